@@ -1,0 +1,142 @@
+// franz — a fault-injecting file-system policy for tests.
+//
+// fault_fs passes every call through to posix_fs on real files, and on top:
+//  - remembers what was durable: each file's contents at its last fsync or
+//    fdatasync, and each directory's entries at its last directory fsync;
+//  - crash(): from then on every mutating call fails with EIO (the machine
+//    is down); reboot() then rewrites the tracked directories to their
+//    durable image — unsynced data dropped, unsynced creates, renames and
+//    unlinks rolled back — or, after a process_kill crash, keeps everything
+//    (the page cache survives a kill -9);
+//  - fail_fsync_at(n): the n-th sync call from now fails with EIO;
+//  - set_space_budget(bytes): writes and fallocates that would allocate
+//    more than the budget fail with ENOSPC, writing nothing.
+//
+// Directories themselves (mkdir) are treated as durable at once.
+// Thread-safety: all members lock one mutex; safe from any thread.
+// Lifetime: must outlive every log opened on it.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "franz/io/posix_fs.hpp"
+
+namespace franz::io {
+
+enum class crash_mode : std::uint8_t {
+  power_loss,    // unsynced data and directory changes are lost
+  process_kill,  // everything written survives (kill -9)
+};
+
+class fault_fs {
+ public:
+  fault_fs() = default;
+  fault_fs(const fault_fs&) = delete;
+  fault_fs& operator=(const fault_fs&) = delete;
+
+  // --- injection controls -------------------------------------------------
+  void fail_fsync_at(std::uint64_t n) {
+    std::lock_guard g(mu_);
+    fail_sync_at_ = sync_calls_ + n;
+  }
+  void set_space_budget(std::optional<std::uint64_t> bytes) {
+    std::lock_guard g(mu_);
+    space_budget_ = bytes;
+  }
+  void crash(crash_mode mode = crash_mode::power_loss) {
+    std::lock_guard g(mu_);
+    down_ = true;
+    crash_mode_ = mode;
+  }
+  // Restores the durable image (after a power_loss crash) and brings the
+  // file system back up. Call after the crashed log objects are destroyed.
+  [[nodiscard]] status reboot();
+
+  [[nodiscard]] std::uint64_t sync_calls() const {
+    std::lock_guard g(mu_);
+    return sync_calls_;
+  }
+
+  // --- the policy interface (see posix_fs) --------------------------------
+  [[nodiscard]] result<int> open(const std::string& path, open_mode mode);
+  [[nodiscard]] status close(int fd);
+  [[nodiscard]] status pwrite(int fd, const void* buf, std::size_t n, std::uint64_t off);
+  [[nodiscard]] status write(int fd, const void* buf, std::size_t n);
+  [[nodiscard]] result<std::size_t> pread(int fd, void* buf, std::size_t n, std::uint64_t off) {
+    return real_.pread(fd, buf, n, off);
+  }
+  [[nodiscard]] status fsync(int fd) { return sync(fd); }
+  [[nodiscard]] status fdatasync(int fd) { return sync(fd); }
+  [[nodiscard]] status ftruncate(int fd, std::uint64_t size);
+  [[nodiscard]] status fallocate(int fd, std::uint64_t off, std::uint64_t len);
+  [[nodiscard]] result<std::uint64_t> file_size(int fd) { return real_.file_size(fd); }
+  [[nodiscard]] status rename(const std::string& from, const std::string& to);
+  [[nodiscard]] status unlink(const std::string& path);
+  [[nodiscard]] status mkdir(const std::string& path);
+  [[nodiscard]] status fsync_dir(const std::string& path);
+  [[nodiscard]] result<path_type> stat(const std::string& path) { return real_.stat(path); }
+  [[nodiscard]] result<std::vector<std::string>> list_dir(const std::string& path) {
+    return real_.list_dir(path);
+  }
+  [[nodiscard]] status lock(int fd) { return real_.lock(fd); }
+  [[nodiscard]] result<mapping> mmap(int fd, std::size_t len, bool writable) {
+    return real_.mmap(fd, len, writable);
+  }
+  [[nodiscard]] status munmap(mapping m) { return real_.munmap(m); }
+  [[nodiscard]] status populate(mapping m, std::size_t off, std::size_t len) {
+    return real_.populate(m, off, len);
+  }
+  [[nodiscard]] result<std::size_t> sendfile(int out_fd, int in_fd, std::uint64_t off, std::size_t n) {
+    return real_.sendfile(out_fd, in_fd, off, n);
+  }
+
+ private:
+  // Files are known by an id, not their inode number: a new file may reuse
+  // the inode of an unlinked one whose durable image must survive.
+  using file_id = std::uint64_t;
+  struct open_file {
+    file_id id;
+    std::string path;
+  };
+
+  [[nodiscard]] status sync(int fd);
+  [[nodiscard]] error down_error(const char* op) const;
+  // Start tracking dir (snapshotting its current entries and their contents
+  // as durable) if it is not tracked yet. mu_ held.
+  void track_dir(const std::string& dir);
+  [[nodiscard]] status charge(std::uint64_t bytes);
+  // The id of the file at path (mu_ held); 0 if it is not a regular file.
+  file_id id_of_path(const std::string& path);
+  file_id id_of_ino(std::uint64_t ino);
+  // Forget the inode's id once its last link is gone.
+  void forget_if_unlinked(const struct stat& before_unlink);
+  static std::string dir_of(const std::string& path);
+  static std::string base_of(const std::string& path);
+  static std::optional<std::string> read_all(const std::string& path);
+
+  mutable std::mutex mu_;
+  posix_fs real_;
+  bool down_ = false;
+  crash_mode crash_mode_ = crash_mode::power_loss;
+  std::uint64_t sync_calls_ = 0;
+  std::uint64_t fail_sync_at_ = 0;  // 0: never
+  std::optional<std::uint64_t> space_budget_;
+  std::map<int, open_file> fds_;
+  std::map<std::uint64_t, file_id> live_ids_;  // inode -> id
+  file_id next_id_ = 1;
+  // Durable contents by file id; a missing entry means "empty".
+  std::map<file_id, std::string> durable_data_;
+  // Durable entries (name -> file id) of each tracked directory.
+  std::map<std::string, std::map<std::string, file_id>> durable_dirs_;
+};
+
+}  // namespace franz::io

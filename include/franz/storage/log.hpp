@@ -1,0 +1,921 @@
+// franz — basic_log<FS>: the ordered segments of one partition directory.
+//
+//   auto log = franz::log::open("/tmp/franz/orders-0", {});
+//   auto info = (*log)->append(franz::record{.key = "k", .value = "v"});
+//   auto read = (*log)->read(franz::offset{0}, 1 << 20);
+//
+// append assigns dense offsets from the log end and encodes the batch
+// straight into the active segment's mapping. read returns zero-copy views.
+// The log keeps three offsets, as Kafka does (all exclusive ends):
+//   log_start_offset <= durable_offset <= log_end_offset
+// durable_offset (Kafka's high watermark here) is the log end at the last
+// successful fsync: every record below it survives a power loss.
+//
+// Recovery on open validates every batch past the recovery point (from
+// partition.checkpoint), truncates a torn or corrupt tail and reports what
+// was dropped, rebuilds damaged indexes and removes leftover .tmp files.
+// Damage below the recovery point is CORRUPT_MESSAGE unless repair is set.
+//
+// After a failed fsync or write the log is offline: every later write or
+// flush returns LOG_OFFLINE. Close and reopen it; recovery then drops
+// whatever was never made durable. A failed fsync is never retried.
+//
+// Thread-safety: writes (append, flush, roll, truncate_to, delete_records,
+// enforce_retention, tick, close) need external serialization: one writer
+// at a time. Reads (read, offsets_for_time, the offset getters, transfer_to)
+// are safe from any thread, concurrently with the writer, except that
+// truncate_to must not run while readers hold views past the new end.
+// Lifetime: views in a log_read stay valid while the log_read lives (it
+// pins its segment), even if retention deletes the segment; close the log
+// only after readers are done. The FS and clock outlive the log.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "franz/codec/codec.hpp"
+#include "franz/error.hpp"
+#include "franz/format/checkpoint.hpp"
+#include "franz/format/file_names.hpp"
+#include "franz/format/record_batch.hpp"
+#include "franz/io/file.hpp"
+#include "franz/io/posix_fs.hpp"
+#include "franz/storage/config.hpp"
+#include "franz/storage/reader.hpp"
+#include "franz/storage/segment.hpp"
+#include "franz/types.hpp"
+
+namespace franz {
+
+// Where an append landed.
+struct append_info {
+  offset base_offset;
+  offset last_offset;
+  // The batch's max timestamp as stored (LogAppendTime: the append time).
+  timestamp max_timestamp;
+  std::uint64_t bytes = 0;
+};
+
+// What recovery did on open.
+struct recovery_report {
+  bool clean = true;                       // nothing was truncated, rebuilt or removed
+  std::uint64_t truncated_bytes = 0;       // torn/corrupt tail bytes dropped
+  std::uint64_t segments_validated = 0;    // segments walked batch by batch
+  std::uint64_t segments_deleted = 0;      // segments past a truncation point
+  std::uint64_t indexes_rebuilt = 0;
+  std::uint64_t temp_files_removed = 0;
+  std::uint64_t orphan_files_removed = 0;  // indexes without a .log
+  std::string detail;                      // why the tail was truncated, if it was
+};
+
+struct log_options {
+  log_config config{};
+  // Time source for timestamps, segment.ms, flush.ms and retention.ms.
+  const clock* clk = &system_clock::instance();
+  // Create the directory (mode 0700) if it does not exist. Its parent must.
+  bool create_if_missing = true;
+  // Validate every batch of every segment on open, not only those past the
+  // recovery point. Slow on big logs; finds silent damage early.
+  bool verify_all = false;
+  // Damage below the recovery point truncates the log there (losing what
+  // follows) instead of failing the open with CORRUPT_MESSAGE.
+  bool repair = false;
+};
+
+// Bytes read from one segment: whole batches, zero-copy. The first batch
+// may hold records before the requested offset (batches are not split);
+// record_reader skips them. Copyable; pins the segment.
+class log_read {
+ public:
+  log_read() = default;
+  log_read(std::shared_ptr<const void> pin, std::span<const std::byte> data, offset from, std::string source,
+           std::uint64_t position)
+      : pin_(std::move(pin)), data_(data), from_(from), source_(std::move(source)), position_(position) {}
+
+  [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return data_; }
+  [[nodiscard]] bool empty() const noexcept { return data_.empty(); }
+  [[nodiscard]] offset from() const noexcept { return from_; }
+  // The segment file and byte position the data starts at.
+  [[nodiscard]] const std::string& source() const noexcept { return source_; }
+  [[nodiscard]] std::uint64_t position() const noexcept { return position_; }
+
+  [[nodiscard]] batch_reader batches(bool verify_checksums = true) const {
+    return batch_reader(data_, verify_checksums, source_, position_);
+  }
+  [[nodiscard]] record_reader records(bool verify_checksums = true) const {
+    return record_reader(data_, from_, verify_checksums, source_, position_);
+  }
+
+ private:
+  std::shared_ptr<const void> pin_;
+  std::span<const std::byte> data_;
+  offset from_{0};
+  std::string source_;
+  std::uint64_t position_ = 0;
+};
+
+// offsets_for_time's answer: the first record with timestamp >= the target.
+struct time_lookup {
+  offset off;
+  timestamp ts;
+};
+
+// Kafka's ListOffsets special timestamps.
+inline constexpr timestamp latest_timestamp{-1};
+inline constexpr timestamp earliest_timestamp{-2};
+
+// Size and offsets of one segment, for describe and tests.
+struct segment_info {
+  offset base_offset;
+  offset next_offset;
+  std::uint64_t bytes = 0;
+  timestamp max_timestamp;
+  std::size_t index_entries = 0;
+  std::size_t time_index_entries = 0;
+};
+
+template <class FS = io::posix_fs>
+class basic_log {
+  using segment = basic_segment<FS>;
+  using segment_ptr = std::shared_ptr<segment>;
+  using segment_list = std::vector<segment_ptr>;
+
+ public:
+  basic_log(const basic_log&) = delete;
+  basic_log& operator=(const basic_log&) = delete;
+  ~basic_log() { (void)close(); }
+
+  // Opens (creating if allowed) the log in dir and runs recovery. Errors:
+  // INVALID_CONFIG, INVALID_LOG_DIR (not a directory, or missing),
+  // FOREIGN_FILE, LOG_DIR_LOCKED, CORRUPT_MESSAGE (damage below the
+  // recovery point without repair), KAFKA_STORAGE_ERROR / OUT_OF_SPACE.
+  [[nodiscard]] static result<std::unique_ptr<basic_log>> open(std::string dir, log_options opts = {},
+                                                               FS& fs = FS::instance()) {
+    FRANZ_TRY(opts.config.validate());
+    std::unique_ptr<basic_log> log(new basic_log(fs, std::move(dir), opts));
+    if (auto s = log->open_dir(opts); !s.ok()) {
+      log->release_all();
+      log->closed_ = true;
+      return std::move(s).error();
+    }
+    return log;
+  }
+
+  // --- writes ---------------------------------------------------------------
+
+  // Appends recs as one batch. Records without a timestamp get the clock's
+  // now (CreateTime); under LogAppendTime all get now. Errors:
+  // INVALID_RECORD (empty), INVALID_TIMESTAMP, RECORD_TOO_LARGE,
+  // OUT_OF_SPACE / KAFKA_STORAGE_ERROR (nothing written), LOG_OFFLINE. If
+  // flush.messages or flush.ms make this append flush and the fsync fails,
+  // the batch was written but the error is returned and the log goes offline.
+  [[nodiscard]] result<append_info> append(std::span<const record> recs, const format::batch_params& params = {}) {
+    FRANZ_TRY(check_writable());
+    if (recs.empty()) return make_error(errc::invalid_record, "append of an empty batch");
+    const std::int64_t now = clk_->now_ms();
+    format::batch_times t{};
+    if (cfg_.message_timestamp_type == timestamp_type::log_append_time) {
+      t = {now, now, now, true};
+    } else {
+      for (const auto& r : recs)
+        if (r.ts.value() < -1)
+          return make_error(errc::invalid_timestamp, fmt::format("timestamp {} is negative", r.ts.value()));
+      t = format::times_of(recs, now);
+    }
+    const std::span<const record> encode = recs;
+    const std::size_t records_bytes = format::records_size(encode, t);
+    const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+    const std::int64_t last = base + static_cast<std::int64_t>(recs.size()) - 1;
+    format::batch_params p = params;
+    p.base_offset = base;
+    p.attributes = static_cast<std::uint16_t>(params.attributes & ~format::attr_compression_mask);
+    if (cfg_.message_timestamp_type == timestamp_type::log_append_time) p.attributes |= format::attr_timestamp_type;
+
+    const compression codec = cfg_.compression_type.value_or(compression::none);
+    if (codec == compression::none) {
+      const std::size_t n = format::batch_header_size + records_bytes;
+      FRANZ_TRY(check_size(n));
+      FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(n, last, now));
+      const std::size_t wrote = format::encode_batch(dst, encode, t, p);
+      return finish_append(wrote, base, last, t.max, now, static_cast<std::int64_t>(recs.size()));
+    }
+    // Compressed: encode the records into scratch, compress into a second
+    // scratch area, then copy the finished batch into the segment.
+    scratch_.resize(records_bytes);
+    format::put_records(scratch_.data(), encode, t);
+    packed_.resize(format::batch_header_size + codec::compressed_bound(codec, records_bytes));
+    FRANZ_ASSIGN_OR_RETURN(const std::size_t csize,
+                           codec::compress(codec, scratch_, packed_.data() + format::batch_header_size));
+    p.attributes |= static_cast<std::uint16_t>(codec);
+    format::seal_batch(packed_.data(), csize, static_cast<std::int32_t>(recs.size()),
+                       static_cast<std::int32_t>(recs.size()) - 1, p, t.first, t.max);
+    const std::size_t n = format::batch_header_size + csize;
+    FRANZ_TRY(check_size(n));
+    FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(n, last, now));
+    std::memcpy(dst, packed_.data(), n);
+    return finish_append(n, base, last, t.max, now, static_cast<std::int64_t>(recs.size()));
+  }
+
+  [[nodiscard]] result<append_info> append(const record& r) { return append(std::span<const record>(&r, 1)); }
+
+  // Appends a batch already encoded in franz's format (e.g. by a producer).
+  // The log assigns its base offset; under LogAppendTime it also sets the
+  // timestamps and re-checksums. The batch is validated first: checksum
+  // (CORRUPT_MESSAGE), header and records (INVALID_RECORD), codec
+  // (UNSUPPORTED_COMPRESSION_TYPE), size (RECORD_TOO_LARGE).
+  [[nodiscard]] result<append_info> append_batch(std::span<const std::byte> batch) {
+    FRANZ_TRY(check_writable());
+    FRANZ_TRY(check_size(batch.size()));
+    const auto probe = format::probe_batch(batch.data(), batch.size());
+    if (probe.kind != format::batch_probe::ok || probe.size != batch.size())
+      return make_error(errc::corrupt_message,
+                        fmt::format("appended batch is invalid: {}",
+                                    probe.kind == format::batch_probe::ok ? "trailing bytes after the batch" : probe.why));
+    const batch_view in(batch);
+    FRANZ_TRY(validate_incoming(in));
+    const std::int64_t now = clk_->now_ms();
+    const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+    const std::int64_t last = base + in.header().last_offset_delta;
+    FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(batch.size(), last, now));
+    std::memcpy(dst, batch.data(), batch.size());
+    format::store_le(dst, base);
+    std::int64_t max_ts = in.header().max_timestamp;
+    if (cfg_.message_timestamp_type == timestamp_type::log_append_time) {
+      max_ts = now;
+      format::store_le(dst + offsetof(format::batch_header, max_timestamp), now);
+      format::store_le(dst + offsetof(format::batch_header, attributes),
+                       static_cast<std::uint16_t>(in.header().attributes | format::attr_timestamp_type));
+      format::store_le(dst + offsetof(format::batch_header, checksum), format::checksum_of(dst, batch.size()));
+    }
+    return finish_append(batch.size(), base, last, max_ts, now, in.record_count());
+  }
+
+  // fsyncs every segment written since the last flush (and the directory if
+  // segments were created), then advances durable_offset to the log end.
+  [[nodiscard]] status flush() {
+    FRANZ_TRY(check_writable());
+    const std::int64_t end = log_end_.load(std::memory_order_relaxed);
+    if (durable_.load(std::memory_order_relaxed) == end && !dir_dirty_) return {};
+    // Segments before synced_from_base_ were fully synced (with their
+    // indexes) when they were sealed; sealed ones since then need indexes too.
+    auto segs = snapshot();
+    for (const auto& s : *segs) {
+      if (s->base_offset() < synced_from_base_) continue;
+      if (auto st = s->sync(s->sealed()); !st.ok()) return go_offline(std::move(st));
+    }
+    if (dir_dirty_) {
+      if (auto st = fs_->fsync_dir(dir_); !st.ok()) return go_offline(std::move(st));
+      dir_dirty_ = false;
+    }
+    synced_from_base_ = active_->base_offset();
+    durable_.store(end, std::memory_order_release);
+    messages_since_flush_ = 0;
+    bytes_since_flush_ = 0;
+    last_flush_ms_ = clk_->now_ms();
+    // Persist the recovery point once it moves past a segment boundary, so
+    // recovery walks about one segment, at one checkpoint write per segment.
+    if (segment_holding(end) != segment_holding(recovery_point_)) {
+      if (auto st = write_checkpoint(log_start_.load(std::memory_order_relaxed), end); !st.ok())
+        return go_offline(std::move(st));
+    }
+    return {};
+  }
+
+  // Time-driven work, for callers without background threads: flush when
+  // flush.ms has passed, roll when segment.ms has passed, and retention.
+  [[nodiscard]] status tick() {
+    FRANZ_TRY(check_writable());
+    const std::int64_t now = clk_->now_ms();
+    if (durable_.load(std::memory_order_relaxed) != log_end_.load(std::memory_order_relaxed) &&
+        now - last_flush_ms_ >= cfg_.flush_ms)
+      FRANZ_TRY(flush());
+    if (!active_->empty() && active_->needs_roll(0, log_end_.load(std::memory_order_relaxed), now, cfg_))
+      FRANZ_TRY(roll());
+    auto deleted = enforce_retention();
+    if (!deleted) return std::move(deleted).error();
+    return {};
+  }
+
+  // Seals the active segment and starts a new one at the log end (no-op if
+  // the active segment is empty).
+  [[nodiscard]] status roll() {
+    FRANZ_TRY(check_writable());
+    if (active_->empty()) return {};
+    if (auto s = active_->seal(); !s.ok()) return go_offline(std::move(s));
+    const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+    auto seg = segment::open(*fs_, dir_, base, cfg_, /*create=*/true);
+    if (!seg) {
+      remove_segment_files(base);
+      active_->unseal();
+      return std::move(seg).error();
+    }
+    auto list = std::make_shared<segment_list>(*snapshot());
+    list->push_back(*seg);
+    publish(std::move(list));
+    active_ = *seg;
+    dir_dirty_ = true;
+    return {};
+  }
+
+  // Removes every batch holding an offset >= to (the whole batch holding
+  // `to`, if `to` is inside one). Durable on return. Errors:
+  // OFFSET_OUT_OF_RANGE if to < log start.
+  [[nodiscard]] status truncate_to(offset to) {
+    FRANZ_TRY(check_writable());
+    const std::int64_t t = to.value();
+    if (t >= log_end_.load(std::memory_order_relaxed)) return {};
+    if (t < log_start_.load(std::memory_order_relaxed))
+      return make_error(errc::offset_out_of_range,
+                        fmt::format("truncate_to {} is below the log start {}", t, log_start_.load()));
+    auto segs = snapshot();
+    const std::size_t i = index_of_segment(*segs, t);
+    auto list = std::make_shared<segment_list>(segs->begin(), segs->begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    publish(list);
+    for (std::size_t j = i + 1; j < segs->size(); ++j)
+      if (auto s = (*segs)[j]->delete_files(); !s.ok()) return go_offline(std::move(s));
+    auto& seg = (*segs)[i];
+    auto end = seg->truncate_to(t);
+    if (!end) return go_offline(std::move(end).error());
+    active_ = seg;
+    log_end_.store(*end, std::memory_order_release);
+    if (log_start_.load() > *end) log_start_.store(*end, std::memory_order_release);
+    if (durable_.load() > *end) durable_.store(*end, std::memory_order_release);
+    synced_from_base_ = std::min(synced_from_base_, seg->base_offset());
+    if (auto s = seg->sync(true); !s.ok()) return go_offline(std::move(s));
+    if (auto s = fs_->fsync_dir(dir_); !s.ok()) return go_offline(std::move(s));
+    dir_dirty_ = false;
+    if (recovery_point_ > *end) {
+      if (auto s = write_checkpoint(log_start_.load(), *end); !s.ok()) return go_offline(std::move(s));
+    }
+    return {};
+  }
+
+  // Moves the log start offset forward to `to` (Kafka's DeleteRecords),
+  // persists it, and deletes segments wholly below it. A `to` at or below
+  // the current start is a no-op. Errors: OFFSET_OUT_OF_RANGE if to is past
+  // the log end. Returns the new log start.
+  [[nodiscard]] result<offset> delete_records(offset to) {
+    FRANZ_TRY(check_writable());
+    const std::int64_t t = to.value();
+    const std::int64_t end = log_end_.load(std::memory_order_relaxed);
+    if (t > end)
+      return make_error(errc::offset_out_of_range,
+                        fmt::format("delete_records to {} is past the log end {}", t, end));
+    if (t <= log_start_.load(std::memory_order_relaxed)) return offset{log_start_.load()};
+    if (auto s = write_checkpoint(t, recovery_point_); !s.ok()) return go_offline(std::move(s));
+    log_start_.store(t, std::memory_order_release);
+    // Kafka rolls an active segment that lies wholly below the new start so
+    // that it can be deleted too.
+    if (t == end && !active_->empty()) FRANZ_TRY(roll());
+    FRANZ_TRY(delete_segments_below([&](const segment& s) { return s.next_offset() <= t; }));
+    return offset{t};
+  }
+
+  // Applies retention.ms and retention.bytes to sealed segments, oldest
+  // first; the active segment is never deleted. Returns segments deleted.
+  [[nodiscard]] result<std::size_t> enforce_retention() {
+    FRANZ_TRY(check_writable());
+    const std::int64_t now = clk_->now_ms();
+    std::size_t deleted = 0;
+    if (cfg_.retention_ms >= 0) {
+      auto n = delete_segments_below(
+          [&](const segment& s) { return s.max_timestamp() < now - cfg_.retention_ms; });
+      if (!n) return n;
+      deleted += *n;
+    }
+    if (cfg_.retention_bytes >= 0) {
+      std::int64_t excess = static_cast<std::int64_t>(size_bytes()) - cfg_.retention_bytes;
+      auto n = delete_segments_below([&](const segment& s) {
+        if (excess - static_cast<std::int64_t>(s.size()) < 0) return false;
+        excess -= static_cast<std::int64_t>(s.size());
+        return true;
+      });
+      if (!n) return n;
+      deleted += *n;
+    }
+    return deleted;
+  }
+
+  // Flushes, trims the active segment and its indexes, writes the recovery
+  // point and releases the directory lock. Idempotent; the destructor calls
+  // it and ignores errors.
+  [[nodiscard]] status close() {
+    if (closed_) return {};
+    status first;
+    if (!offline_) {
+      auto s = flush_for_close();
+      if (!s.ok()) first = std::move(s);
+    }
+    closed_ = true;
+    release_all();
+    return first;
+  }
+
+  // --- reads (any thread) ---------------------------------------------------
+
+  // Whole batches from the one holding `from`, up to max_bytes (but at least
+  // one batch, so a consumer never stalls on a batch larger than its
+  // buffer), ending before any batch with offsets >= max_offset (default:
+  // the log end; pass durable_offset() to read only durable records).
+  // from == log end gives an empty read. OFFSET_OUT_OF_RANGE outside
+  // [log_start, log_end].
+  [[nodiscard]] result<log_read> read(offset from, std::size_t max_bytes,
+                                      std::optional<offset> max_offset = std::nullopt) const {
+    auto loc = locate(from, max_bytes, max_offset);
+    if (!loc) return std::move(loc).error();
+    if (!loc->seg) return log_read({}, {}, from, {}, 0);
+    const std::byte* p = loc->seg->data() + loc->pos;
+    std::string source = loc->seg->log_path();
+    return log_read(std::shared_ptr<const void>(loc->seg), std::span<const std::byte>(p, loc->len), from,
+                    std::move(source), loc->pos);
+  }
+
+  // Sends what read(from, max_bytes) would return to out_fd with sendfile,
+  // without copying through user space. Returns bytes sent.
+  [[nodiscard]] result<std::size_t> transfer_to(int out_fd, offset from, std::size_t max_bytes) const {
+    auto loc = locate(from, max_bytes, std::nullopt);
+    if (!loc) return std::move(loc).error();
+    if (!loc->seg) return std::size_t{0};
+    auto sent = fs_->sendfile(out_fd, loc->seg->log_fd(), loc->pos, loc->len);
+    if (!sent) return io::with_path(std::move(sent).error(), loc->seg->log_path());
+    return sent;
+  }
+
+  // The first record whose timestamp is >= ts (Kafka's ListOffsets), or
+  // nullopt if there is none. latest_timestamp / earliest_timestamp give
+  // the log end / log start.
+  [[nodiscard]] result<std::optional<time_lookup>> offsets_for_time(timestamp ts) const {
+    if (ts == latest_timestamp) return std::optional<time_lookup>(time_lookup{log_end_offset(), timestamp::none()});
+    if (ts == earliest_timestamp)
+      return std::optional<time_lookup>(time_lookup{log_start_offset(), timestamp::none()});
+    if (ts.value() < 0) return make_error(errc::invalid_timestamp, fmt::format("timestamp {} is negative", ts.value()));
+    const std::int64_t start = log_start_.load(std::memory_order_acquire);
+    auto segs = snapshot();
+    for (const auto& s : *segs) {
+      if (s->max_timestamp() < ts.value() || s->next_offset() <= start) continue;
+      auto pos = s->position_for_time(ts.value());
+      if (!pos) return std::move(pos).error();
+      const std::uint64_t size = s->size();
+      record_reader rr(std::span<const std::byte>(s->data() + *pos, size - *pos), offset{start}, true,
+                       s->log_path(), *pos);
+      record_view r;
+      while (rr.next(r)) {
+        if (r.ts.value() >= ts.value()) return std::optional<time_lookup>(time_lookup{r.off, r.ts});
+      }
+      if (!rr.status().ok()) return rr.status().error();
+    }
+    return std::optional<time_lookup>();
+  }
+
+  [[nodiscard]] offset log_start_offset() const noexcept { return offset{log_start_.load(std::memory_order_acquire)}; }
+  [[nodiscard]] offset log_end_offset() const noexcept { return offset{log_end_.load(std::memory_order_acquire)}; }
+  [[nodiscard]] offset durable_offset() const noexcept { return offset{durable_.load(std::memory_order_acquire)}; }
+  [[nodiscard]] bool offline() const noexcept { return offline_; }
+
+  [[nodiscard]] std::uint64_t size_bytes() const {
+    std::uint64_t n = 0;
+    for (const auto& s : *snapshot()) n += s->size();
+    return n;
+  }
+  [[nodiscard]] std::vector<segment_info> segments() const {
+    std::vector<segment_info> out;
+    for (const auto& s : *snapshot())
+      out.push_back({offset{s->base_offset()}, offset{s->next_offset()}, s->size(), timestamp{s->max_timestamp()},
+                     s->oindex().entries(), s->tindex().entries()});
+    return out;
+  }
+  [[nodiscard]] const recovery_report& recovery() const noexcept { return report_; }
+  [[nodiscard]] const log_config& config() const noexcept { return cfg_; }
+  [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
+
+ private:
+  basic_log(FS& fs, std::string dir, const log_options& o)
+      : fs_(&fs), dir_(std::move(dir)), cfg_(o.config), clk_(o.clk), segs_(std::make_shared<segment_list>()) {}
+
+  struct location {
+    std::shared_ptr<segment> seg;  // null: nothing to read
+    std::uint64_t pos = 0;
+    std::size_t len = 0;
+  };
+
+  [[nodiscard]] result<location> locate(offset from, std::size_t max_bytes, std::optional<offset> max_offset) const {
+    const std::int64_t f = from.value();
+    // Load the end before the start: a concurrent delete_records only moves
+    // the start up, so start <= end holds for what we read.
+    const std::int64_t end = log_end_.load(std::memory_order_acquire);
+    const std::int64_t start = log_start_.load(std::memory_order_acquire);
+    if (f < start || f > end)
+      return make_error(errc::offset_out_of_range,
+                        fmt::format("offset {} is outside the log [{}, {}]", f, start, end));
+    const std::int64_t limit = max_offset ? std::min(max_offset->value(), end) : end;
+    if (f >= limit) return location{};
+    auto segs = snapshot();
+    for (std::size_t i = index_of_segment(*segs, f); i < segs->size(); ++i) {
+      const auto& s = (*segs)[i];
+      const std::uint64_t size = s->size();
+      FRANZ_ASSIGN_OR_RETURN(const std::uint64_t pos, s->position_of(f));
+      if (pos >= size) continue;  // f lies past this segment's batches
+      std::uint64_t p = pos;
+      while (p < size) {
+        FRANZ_ASSIGN_OR_RETURN(const std::uint64_t n, s->batch_size_at(p, size));
+        const auto h = format::read_header(s->data() + p);
+        if (h.base_offset + h.last_offset_delta >= limit) break;
+        if (p > pos && p + n - pos > max_bytes) break;
+        p += n;
+      }
+      return location{s, pos, static_cast<std::size_t>(p - pos)};
+    }
+    return location{};
+  }
+
+  [[nodiscard]] std::shared_ptr<const segment_list> snapshot() const {
+    std::lock_guard g(seg_mu_);
+    return segs_;
+  }
+  void publish(std::shared_ptr<const segment_list> l) {
+    std::lock_guard g(seg_mu_);
+    segs_ = std::move(l);
+  }
+
+  // The index of the last segment with base <= off (0 if none).
+  static std::size_t index_of_segment(const segment_list& segs, std::int64_t off) noexcept {
+    auto it = std::upper_bound(segs.begin(), segs.end(), off,
+                               [](std::int64_t o, const segment_ptr& s) { return o < s->base_offset(); });
+    return it == segs.begin() ? 0 : static_cast<std::size_t>(it - segs.begin() - 1);
+  }
+  [[nodiscard]] std::int64_t segment_holding(std::int64_t off) const {
+    auto segs = snapshot();
+    return segs->empty() ? 0 : (*segs)[index_of_segment(*segs, off)]->base_offset();
+  }
+
+  [[nodiscard]] status check_writable() const {
+    if (closed_) return make_error(errc::illegal_state, fmt::format("{}: the log is closed", dir_));
+    if (offline_)
+      return make_error(errc::log_offline,
+                        fmt::format("{}: an earlier I/O error took the log offline; close and reopen it", dir_));
+    return {};
+  }
+  [[nodiscard]] status check_size(std::size_t n) const {
+    if (static_cast<std::int64_t>(n) > cfg_.max_batch_bytes())
+      return make_error(errc::record_too_large,
+                        fmt::format("a {}-byte batch exceeds the limit of {} bytes (max.message.bytes {}, segment.bytes {})",
+                                    n, cfg_.max_batch_bytes(), cfg_.max_message_bytes, cfg_.segment_bytes));
+    return {};
+  }
+
+  [[nodiscard]] error go_offline(error e) {
+    offline_ = true;
+    return e;
+  }
+  [[nodiscard]] error go_offline(status s) { return go_offline(std::move(s).error()); }
+
+  // Rolls if needed and reserves n bytes for a batch ending at `last`.
+  [[nodiscard]] result<std::byte*> place(std::size_t n, std::int64_t last, std::int64_t now) {
+    if (active_->needs_roll(n, last, now, cfg_)) FRANZ_TRY(roll());
+    // Prefault only once a window's worth of bytes went by without an fsync:
+    // under frequent fsyncs, prefaulted pages would be written back as zeros.
+    const bool prefault = bytes_since_flush_ >= (1u << 20);
+    auto dst = active_->reserve(n, cfg_, prefault);
+    if (!dst && dst.code() != errc::out_of_space) return go_offline(std::move(dst).error());
+    return dst;
+  }
+
+  [[nodiscard]] result<append_info> finish_append(std::size_t n, std::int64_t base, std::int64_t last,
+                                                  std::int64_t max_ts, std::int64_t now, std::int64_t count) {
+    active_->commit(n, base, last, max_ts, cfg_, now);
+    log_end_.store(last + 1, std::memory_order_release);
+    messages_since_flush_ += count;
+    bytes_since_flush_ += n;
+    if (messages_since_flush_ >= cfg_.flush_messages || now - last_flush_ms_ >= cfg_.flush_ms) FRANZ_TRY(flush());
+    return append_info{offset{base}, offset{last}, timestamp{max_ts}, n};
+  }
+
+  [[nodiscard]] status validate_incoming(const batch_view& b) {
+    const auto& h = b.header();
+    if (h.record_count < 1 || h.record_count != h.last_offset_delta + 1)
+      return make_error(errc::invalid_record,
+                        fmt::format("batch of {} records has last offset delta {}", h.record_count, h.last_offset_delta));
+    if (h.attributes & format::attr_control) return make_error(errc::invalid_record, "control batches are internal");
+    const auto c = b.codec();
+    if (c != compression::none && c != compression::lz4 && c != compression::zstd)
+      return make_error(errc::unsupported_compression_type, fmt::format("codec {}", static_cast<int>(c)));
+    if (cfg_.message_timestamp_type == timestamp_type::create_time && (h.max_timestamp < 0 || h.first_timestamp < 0))
+      return make_error(errc::invalid_timestamp, "batch has a negative timestamp");
+    record_reader rr(b.bytes(), offset{0}, /*verify_checksums=*/false);
+    record_view r;
+    std::int32_t n = 0;
+    while (rr.next(r)) {
+      if (r.off.value() - h.base_offset != n) return make_error(errc::invalid_record, "offset deltas are not dense");
+      ++n;
+    }
+    if (!rr.status().ok()) return make_error(errc::invalid_record, rr.status().error().message);
+    return {};
+  }
+
+  template <class Pred>
+  [[nodiscard]] result<std::size_t> delete_segments_below(Pred pred) {
+    auto segs = snapshot();
+    std::size_t n = 0;
+    // Oldest first; stop at the first segment to keep; never the active one.
+    while (n + 1 < segs->size() && pred(*(*segs)[n])) ++n;
+    if (n == 0) return std::size_t{0};
+    const std::int64_t new_start = std::max(log_start_.load(), (*segs)[n]->base_offset());
+    if (new_start != log_start_.load() || checkpoint_log_start_ != new_start) {
+      if (auto s = write_checkpoint(new_start, recovery_point_); !s.ok()) return go_offline(std::move(s));
+      log_start_.store(new_start, std::memory_order_release);
+    }
+    publish(std::make_shared<segment_list>(segs->begin() + static_cast<std::ptrdiff_t>(n), segs->end()));
+    for (std::size_t i = 0; i < n; ++i)
+      if (auto s = (*segs)[i]->delete_files(); !s.ok()) return go_offline(std::move(s));
+    dir_dirty_ = true;
+    return n;
+  }
+
+  [[nodiscard]] status write_checkpoint(std::int64_t log_start, std::int64_t recovery_point) {
+    const auto bytes = format::encode_checkpoint({log_start, recovery_point});
+    FRANZ_TRY(io::write_file_atomically(*fs_, dir_, std::string(format::checkpoint_file), bytes.data(), bytes.size()));
+    checkpoint_log_start_ = log_start;
+    recovery_point_ = recovery_point;
+    return {};
+  }
+
+  void remove_segment_files(std::int64_t base) {
+    for (auto suffix : {format::log_suffix, format::index_suffix, format::time_index_suffix})
+      (void)fs_->unlink(dir_ + "/" + format::segment_file(base, suffix));
+  }
+
+  [[nodiscard]] status flush_for_close() {
+    if (!active_) return {};
+    FRANZ_TRY(active_->seal());
+    dir_dirty_ = true;  // force the sync pass even if nothing new was appended
+    FRANZ_TRY(flush());
+    const std::int64_t end = log_end_.load();
+    if (recovery_point_ != end || checkpoint_log_start_ != log_start_.load())
+      FRANZ_TRY(write_checkpoint(log_start_.load(), end));
+    return {};
+  }
+
+  void release_all() {
+    {
+      std::lock_guard g(seg_mu_);
+      segs_ = std::make_shared<segment_list>();
+    }
+    active_.reset();
+    (void)lock_.close();
+  }
+
+  // --- open and recovery ----------------------------------------------------
+
+  [[nodiscard]] status open_dir(const log_options& opts) {
+    FRANZ_ASSIGN_OR_RETURN(const io::path_type type, fs_->stat(dir_));
+    if (type == io::path_type::missing) {
+      if (!opts.create_if_missing)
+        return make_error(errc::invalid_log_dir, fmt::format("{}: no such directory", dir_));
+      if (auto s = fs_->mkdir(dir_); !s.ok()) {
+        auto e = std::move(s).error();
+        if (e.sys_errno == ENOENT) e.code = errc::invalid_log_dir;
+        return e;
+      }
+    } else if (type != io::path_type::directory) {
+      return make_error(errc::invalid_log_dir, fmt::format("{}: not a directory", dir_));
+    }
+    // Refuse foreign files before writing anything, even the lock file.
+    FRANZ_ASSIGN_OR_RETURN(auto names, fs_->list_dir(dir_));
+    for (const auto& n : names) {
+      if (format::parse_file_name(n).kind == format::file_kind::foreign)
+        return make_error(errc::foreign_file,
+                          fmt::format("{}: '{}' is not a franz file; move it away", dir_, n));
+    }
+    FRANZ_ASSIGN_OR_RETURN(lock_, io::basic_file<FS>::open(*fs_, dir_ + "/" + std::string(format::lock_file),
+                                                            io::open_mode::create));
+    if (auto s = lock_.lock(); !s.ok()) {
+      auto e = std::move(s).error();
+      if (e.code == errc::log_dir_locked)
+        e.message = fmt::format("{}: another writer (this or another process) has the log open", dir_);
+      return e;
+    }
+    return recover(opts, names);
+  }
+
+  [[nodiscard]] status recover(const log_options& opts, const std::vector<std::string>& names) {
+    // 1. Classify files; remove temporaries and orphaned indexes.
+    std::map<std::int64_t, int> bases;  // base -> bit set of present files
+    for (const auto& n : names) {
+      const auto parsed = format::parse_file_name(n);
+      switch (parsed.kind) {
+        case format::file_kind::temporary:
+          FRANZ_TRY(fs_->unlink(dir_ + "/" + n));
+          ++report_.temp_files_removed;
+          break;
+        case format::file_kind::log: bases[parsed.base_offset] |= 1; break;
+        case format::file_kind::index:
+        case format::file_kind::time_index: bases[parsed.base_offset] |= 2; break;
+        default: break;
+      }
+    }
+    for (auto it = bases.begin(); it != bases.end();) {
+      if ((it->second & 1) == 0) {
+        for (auto suffix : {format::index_suffix, format::time_index_suffix}) {
+          const std::string p = dir_ + "/" + format::segment_file(it->first, suffix);
+          if (auto st = fs_->stat(p); st && *st == io::path_type::regular) {
+            FRANZ_TRY(fs_->unlink(p));
+            ++report_.orphan_files_removed;
+          }
+        }
+        it = bases.erase(it);
+      } else {
+        ++it;
+      }
+    }
+
+    // 2. The checkpoint. A damaged one only costs a longer recovery.
+    format::checkpoint cp{};
+    bool have_cp = false;
+    {
+      auto f = io::basic_file<FS>::open(*fs_, dir_ + "/" + std::string(format::checkpoint_file),
+                                        io::open_mode::read_only);
+      if (f) {
+        std::byte buf[format::checkpoint_size + 1];
+        auto n = f->pread(buf, sizeof buf, 0);
+        if (!n) return std::move(n).error();
+        if (auto c = format::decode_checkpoint(std::span<const std::byte>(buf, *n))) {
+          cp = *c;
+          have_cp = true;
+        } else {
+          report_.clean = false;
+          report_.detail = "partition.checkpoint is damaged; recovering every segment";
+        }
+      } else if (f.error().sys_errno != ENOENT) {
+        return std::move(f).error();
+      }
+    }
+    const std::int64_t rp = have_cp ? cp.recovery_point : 0;
+
+    // 3. Open the segments, oldest first, trusting those below the recovery
+    //    point and validating the rest.
+    auto list = std::make_shared<segment_list>();
+    for (const auto& [base, present] : bases) {
+      auto seg = segment::open(*fs_, dir_, base, cfg_, /*create=*/false);
+      if (!seg) return std::move(seg).error();
+      list->push_back(*seg);
+    }
+    std::int64_t expected = list->empty() ? 0 : list->front()->base_offset();
+    std::size_t keep = list->size();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      auto& s = (*list)[i];
+      const bool last = i + 1 == list->size();
+      const std::int64_t next_base = last ? INT64_MAX : (*list)[i + 1]->base_offset();
+      // A segment is trusted when the whole of it lies below the recovery point.
+      const bool trusted = !opts.verify_all && next_base <= rp;
+      if (trusted) {
+        FRANZ_ASSIGN_OR_RETURN(const bool ok, s->load_trusted(cfg_));
+        if (ok && s->base_offset() >= expected) {
+          if (!last) s->mark_sealed();
+          expected = s->next_offset();
+          continue;
+        }
+        ++report_.indexes_rebuilt;
+        report_.clean = false;
+      }
+      ++report_.segments_validated;
+      FRANZ_ASSIGN_OR_RETURN(segment_scan scan, s->recover(cfg_));
+      auto file_size = fs_->file_size(s->log_fd());
+      if (!file_size) return std::move(file_size).error();
+      const bool bad_start = s->base_offset() < expected;
+      bool torn = scan.stop != format::batch_probe::end;
+      // A sealed segment was trimmed before its successor was created, so a
+      // zeroed tail that does not reach the next base is lost data.
+      if (!torn && !last && *file_size > scan.valid_bytes && scan.next_offset != next_base) {
+        torn = true;
+        scan.why = "the segment ends in zeros before the next segment's base offset";
+      }
+      if (!bad_start && !torn) {
+        if (!last) FRANZ_TRY(s->seal());
+        expected = s->next_offset();
+        continue;
+      }
+      // Damage. Below the recovery point it is an error unless repairing.
+      const std::int64_t at_offset = bad_start ? s->base_offset() : scan.next_offset;
+      const std::uint64_t at_pos = bad_start ? 0 : scan.valid_bytes;
+      if (at_offset < rp && !opts.repair) {
+        return s->corrupt_at(at_pos, fmt::format("{} (offset {} is below the recovery point {}; "
+                                                 "open with repair to truncate here)",
+                                                 bad_start ? "segment overlaps its predecessor" : scan.why, at_offset, rp));
+      }
+      report_.clean = false;
+      report_.detail = fmt::format("{} at byte {}: {}; truncated", s->log_path(), at_pos,
+                                   bad_start ? "segment overlaps its predecessor" : scan.why);
+      FRANZ_ASSIGN_OR_RETURN(const std::uint64_t dropped, written_bytes_after(*s, at_pos, *file_size));
+      report_.truncated_bytes += dropped;
+      if (bad_start) {
+        keep = i;
+      } else {
+        FRANZ_TRY(s->truncate_file(scan.valid_bytes));
+        keep = i + 1;
+      }
+      break;
+    }
+    // 4. Drop everything past a truncation point.
+    for (std::size_t j = keep; j < list->size(); ++j) {
+      report_.truncated_bytes += (*list)[j]->size();
+      FRANZ_TRY((*list)[j]->delete_files());
+      ++report_.segments_deleted;
+      dir_dirty_ = true;
+    }
+    list->resize(keep);
+
+    // 5. Offsets. The log start never moves back; if it is past the end
+    //    (data lost after delete_records), start over there.
+    std::int64_t start = have_cp ? cp.log_start : 0;
+    if (!list->empty()) start = std::max(start, list->front()->base_offset());
+    std::int64_t end = list->empty() ? start : list->back()->next_offset();
+    if (start > end) {
+      for (auto& s : *list) {
+        FRANZ_TRY(s->delete_files());
+        ++report_.segments_deleted;
+      }
+      list->clear();
+      end = start;
+    }
+    if (list->empty()) {
+      remove_segment_files(start);
+      FRANZ_ASSIGN_OR_RETURN(auto seg, segment::open(*fs_, dir_, start, cfg_, /*create=*/true));
+      list->push_back(seg);
+      dir_dirty_ = true;
+    }
+    active_ = list->back();
+    active_->unseal();
+    segs_ = list;
+    log_start_.store(start);
+    log_end_.store(end);
+    recovery_point_ = have_cp ? std::min(rp, end) : 0;
+    checkpoint_log_start_ = have_cp ? cp.log_start : -1;
+    last_flush_ms_ = clk_->now_ms();
+    // 6. Make what recovery kept durable, then record it.
+    synced_from_base_ = segment_holding(recovery_point_);
+    if (recovery_point_ != end || dir_dirty_) {
+      FRANZ_TRY(flush());
+    } else {
+      durable_.store(end);
+      synced_from_base_ = active_->base_offset();
+    }
+    if (recovery_point_ != end || checkpoint_log_start_ != start) FRANZ_TRY(write_checkpoint(start, end));
+    if (report_.truncated_bytes || report_.indexes_rebuilt || report_.temp_files_removed ||
+        report_.orphan_files_removed || report_.segments_deleted)
+      report_.clean = false;
+    return {};
+  }
+
+  // Bytes from pos to the last non-zero byte of the file: what a torn or
+  // corrupt tail held, not counting preallocated zeros.
+  [[nodiscard]] result<std::uint64_t> written_bytes_after(const segment& s, std::uint64_t pos,
+                                                          std::uint64_t file_size) const {
+    const std::uint64_t limit = std::min(file_size, s.capacity());
+    const std::byte* d = s.data();
+    std::uint64_t end = limit;
+    while (end > pos && d[end - 1] == std::byte{0}) --end;
+    return end - pos;
+  }
+
+  FS* fs_;
+  std::string dir_;
+  log_config cfg_;
+  const clock* clk_;
+  io::basic_file<FS> lock_;
+
+  mutable std::mutex seg_mu_;
+  std::shared_ptr<const segment_list> segs_;  // replaced whole, never mutated
+  segment_ptr active_;
+
+  std::atomic<std::int64_t> log_start_{0};
+  std::atomic<std::int64_t> log_end_{0};
+  std::atomic<std::int64_t> durable_{0};
+
+  // Writer-only state.
+  std::int64_t recovery_point_ = 0;        // as persisted in the checkpoint
+  std::int64_t checkpoint_log_start_ = -1;  // as persisted in the checkpoint
+  std::int64_t synced_from_base_ = 0;      // first segment that may hold unsynced data
+  std::int64_t messages_since_flush_ = 0;
+  std::uint64_t bytes_since_flush_ = 0;
+  std::int64_t last_flush_ms_ = 0;
+  bool dir_dirty_ = false;
+  bool offline_ = false;
+  bool closed_ = false;
+  std::vector<std::byte> scratch_;
+  std::vector<std::byte> packed_;
+  recovery_report report_;
+};
+
+using log = basic_log<io::posix_fs>;
+extern template class basic_log<io::posix_fs>;
+
+}  // namespace franz

@@ -1,0 +1,229 @@
+// franz — the fault-injecting file-system policy (see io/fault_fs.hpp).
+#include "franz/io/fault_fs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace franz::io {
+
+std::string fault_fs::dir_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+std::string fault_fs::base_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::optional<std::string> fault_fs::read_all(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r <= 0) break;
+    out.append(buf, static_cast<std::size_t>(r));
+  }
+  ::close(fd);
+  return out;
+}
+
+fault_fs::file_id fault_fs::id_of_ino(std::uint64_t ino) {
+  auto [it, fresh] = live_ids_.try_emplace(ino, next_id_);
+  if (fresh) ++next_id_;
+  return it->second;
+}
+
+fault_fs::file_id fault_fs::id_of_path(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  return id_of_ino(st.st_ino);
+}
+
+void fault_fs::forget_if_unlinked(const struct stat& st) {
+  if (st.st_nlink <= 1) live_ids_.erase(st.st_ino);
+}
+
+void fault_fs::track_dir(const std::string& dir) {
+  if (durable_dirs_.count(dir) != 0) return;
+  auto names = real_.list_dir(dir);
+  auto& entries = durable_dirs_[dir];
+  if (!names) return;
+  for (const auto& n : *names) {
+    const std::string p = dir + "/" + n;
+    const file_id id = id_of_path(p);
+    if (id == 0) continue;
+    entries[n] = id;
+    if (durable_data_.count(id) == 0) {
+      if (auto data = read_all(p)) durable_data_[id] = std::move(*data);
+    }
+  }
+}
+
+error fault_fs::down_error(const char* op) const {
+  return make_error(errc::kafka_storage_error, fmt::format("{}: fault_fs is down (crashed)", op), EIO);
+}
+
+status fault_fs::charge(std::uint64_t bytes) {
+  if (!space_budget_) return {};
+  if (bytes > *space_budget_) {
+    return make_error(errc::out_of_space, "fault_fs: injected ENOSPC", ENOSPC);
+  }
+  *space_budget_ -= bytes;
+  return {};
+}
+
+result<int> fault_fs::open(const std::string& path, open_mode mode) {
+  std::lock_guard g(mu_);
+  if (down_ && mode != open_mode::read_only && mode != open_mode::read_write) return down_error("open");
+  track_dir(dir_of(path));
+  auto fd = real_.open(path, mode);
+  if (!fd) return fd;
+  struct stat st {};
+  if (::fstat(*fd, &st) == 0) fds_[*fd] = {id_of_ino(st.st_ino), path};
+  return fd;
+}
+
+status fault_fs::close(int fd) {
+  std::lock_guard g(mu_);
+  fds_.erase(fd);
+  return real_.close(fd);
+}
+
+status fault_fs::pwrite(int fd, const void* buf, std::size_t n, std::uint64_t off) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("pwrite");
+  auto size = real_.file_size(fd);
+  if (!size) return std::move(size).error();
+  if (off + n > *size) FRANZ_TRY(charge(off + n - *size));
+  return real_.pwrite(fd, buf, n, off);
+}
+
+status fault_fs::write(int fd, const void* buf, std::size_t n) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("write");
+  FRANZ_TRY(charge(n));
+  return real_.write(fd, buf, n);
+}
+
+status fault_fs::ftruncate(int fd, std::uint64_t size) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("ftruncate");
+  return real_.ftruncate(fd, size);
+}
+
+status fault_fs::fallocate(int fd, std::uint64_t off, std::uint64_t len) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("fallocate");
+  auto size = real_.file_size(fd);
+  if (!size) return std::move(size).error();
+  if (off + len > *size) FRANZ_TRY(charge(off + len - *size));
+  return real_.fallocate(fd, off, len);
+}
+
+status fault_fs::sync(int fd) {
+  std::lock_guard g(mu_);
+  ++sync_calls_;
+  if (down_) return down_error("fsync");
+  if (sync_calls_ == fail_sync_at_) {
+    return make_error(errc::kafka_storage_error, "fsync: injected EIO", EIO);
+  }
+  // The durable image is simulated, so the real fsync is skipped: tests that
+  // sync thousands of times stay fast.
+  auto it = fds_.find(fd);
+  if (it == fds_.end()) return {};
+  auto size = real_.file_size(fd);
+  if (!size) return std::move(size).error();
+  std::string data(*size, '\0');
+  auto got = real_.pread(fd, data.data(), data.size(), 0);
+  if (!got) return std::move(got).error();
+  data.resize(*got);
+  durable_data_[it->second.id] = std::move(data);
+  return {};
+}
+
+status fault_fs::fsync_dir(const std::string& path) {
+  std::lock_guard g(mu_);
+  ++sync_calls_;
+  if (down_) return down_error("fsync directory");
+  if (sync_calls_ == fail_sync_at_) {
+    return make_error(errc::kafka_storage_error, "fsync directory: injected EIO", EIO);
+  }
+  track_dir(path);
+  auto names = real_.list_dir(path);
+  if (!names) return std::move(names).error();
+  auto& entries = durable_dirs_[path];
+  entries.clear();
+  for (const auto& n : *names) {
+    const file_id id = id_of_path(path + "/" + n);
+    if (id != 0) entries[n] = id;
+  }
+  return {};
+}
+
+status fault_fs::rename(const std::string& from, const std::string& to) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("rename");
+  track_dir(dir_of(from));
+  track_dir(dir_of(to));
+  struct stat st {};
+  const bool replaced = ::stat(to.c_str(), &st) == 0;
+  FRANZ_TRY(real_.rename(from, to));
+  if (replaced) forget_if_unlinked(st);
+  return {};
+}
+
+status fault_fs::unlink(const std::string& path) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("unlink");
+  track_dir(dir_of(path));
+  struct stat st {};
+  const bool existed = ::stat(path.c_str(), &st) == 0;
+  FRANZ_TRY(real_.unlink(path));
+  if (existed) forget_if_unlinked(st);
+  return {};
+}
+
+status fault_fs::mkdir(const std::string& path) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("mkdir");
+  return real_.mkdir(path);
+}
+
+status fault_fs::reboot() {
+  std::lock_guard g(mu_);
+  if (crash_mode_ == crash_mode::power_loss) {
+    for (const auto& [dir, entries] : durable_dirs_) {
+      auto names = real_.list_dir(dir);
+      if (!names) continue;
+      for (const auto& n : *names) {
+        const std::string p = dir + "/" + n;
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (entries.count(n) == 0) FRANZ_TRY(real_.unlink(p));
+      }
+      for (const auto& [n, id] : entries) {
+        auto fd = real_.open(dir + "/" + n, open_mode::truncate);
+        if (!fd) return std::move(fd).error();
+        auto it = durable_data_.find(id);
+        status s;
+        if (it != durable_data_.end() && !it->second.empty())
+          s = real_.pwrite(*fd, it->second.data(), it->second.size(), 0);
+        (void)real_.close(*fd);
+        FRANZ_TRY(std::move(s));
+      }
+    }
+  }
+  fds_.clear();
+  live_ids_.clear();
+  durable_data_.clear();
+  durable_dirs_.clear();
+  down_ = false;
+  return {};
+}
+
+}  // namespace franz::io
