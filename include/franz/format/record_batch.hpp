@@ -369,7 +369,7 @@ class header_iterator {
   bool next(record_header& out) noexcept {
     if (left_ <= 0) return false;
     --left_;
-    std::int64_t n;
+    std::int64_t n = 0;
     (void)format::get_varint(p_, end_, n);
     out.key = std::string_view(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n));
     p_ += n;

@@ -270,10 +270,10 @@ class basic_log {
     auto segs = snapshot();
     for (const auto& s : *segs) {
       if (s->base_offset() < synced_from_base_) continue;
-      if (auto st = s->sync(s->sealed()); !st.ok()) return go_offline(std::move(st));
+      if (auto st = s->sync(s->sealed()); !st.ok()) return sync_failed(std::move(st));
     }
     if (dir_dirty_) {
-      if (auto st = fs_->fsync_dir(dir_); !st.ok()) return go_offline(std::move(st));
+      if (auto st = fs_->fsync_dir(dir_); !st.ok()) return sync_failed(std::move(st));
       dir_dirty_ = false;
     }
     synced_from_base_ = active_->base_offset();
@@ -283,8 +283,11 @@ class basic_log {
     last_flush_ms_ = clk_->now_ms();
     // Persist the recovery point once it moves past a segment boundary, so
     // recovery walks about one segment, at one checkpoint write per segment.
+    // The data is durable already; a checkpoint that cannot be written for
+    // lack of space only means a longer recovery, so it is not an error.
     if (segment_holding(end) != segment_holding(recovery_point_)) {
-      if (auto st = write_checkpoint(log_start_.load(std::memory_order_relaxed), end); !st.ok())
+      if (auto st = write_checkpoint(log_start_.load(std::memory_order_relaxed), end);
+          !st.ok() && st.code() != errc::out_of_space)
         return go_offline(std::move(st));
     }
     return {};
@@ -350,8 +353,8 @@ class basic_log {
     if (log_start_.load() > *end) log_start_.store(*end, std::memory_order_release);
     if (durable_.load() > *end) durable_.store(*end, std::memory_order_release);
     synced_from_base_ = std::min(synced_from_base_, seg->base_offset());
-    if (auto s = seg->sync(true); !s.ok()) return go_offline(std::move(s));
-    if (auto s = fs_->fsync_dir(dir_); !s.ok()) return go_offline(std::move(s));
+    if (auto s = seg->sync(true); !s.ok()) return sync_failed(std::move(s));
+    if (auto s = fs_->fsync_dir(dir_); !s.ok()) return sync_failed(std::move(s));
     dir_dirty_ = false;
     if (recovery_point_ > *end) {
       if (auto s = write_checkpoint(log_start_.load(), *end); !s.ok()) return go_offline(std::move(s));
@@ -572,10 +575,18 @@ class basic_log {
     return {};
   }
 
+  // Takes the log offline after an I/O error of uncertain effect. A full
+  // disk (OUT_OF_SPACE from allocation) fails the call cleanly instead; a
+  // failed fsync never does (see flush).
   [[nodiscard]] error go_offline(error e) {
+    if (e.code != errc::out_of_space) offline_ = true;
+    return e;
+  }
+  [[nodiscard]] error sync_failed(error e) {
     offline_ = true;
     return e;
   }
+  [[nodiscard]] error sync_failed(status s) { return sync_failed(std::move(s).error()); }
   [[nodiscard]] error go_offline(status s) { return go_offline(std::move(s).error()); }
 
   // Rolls if needed and reserves n bytes for a batch ending at `last`.

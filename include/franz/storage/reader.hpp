@@ -42,6 +42,16 @@ class batch_reader {
       return false;
     }
     out = batch_view(data_.subspan(pos_, p.size));
+    // Offsets are dense within a read: base_offset lies outside the
+    // checksum, so continuity is what vouches for it.
+    if (expected_ >= 0 && out.base_offset().value() != expected_) {
+      status_ = make_error(errc::corrupt_message,
+                           fmt::format("{} at byte {}: batch base offset {} where {} was expected",
+                                       source_.empty() ? "batch data" : source_, base_pos_ + pos_,
+                                       out.base_offset().value(), expected_));
+      return false;
+    }
+    expected_ = out.next_offset().value();
     pos_ += p.size;
     return true;
   }
@@ -51,6 +61,7 @@ class batch_reader {
  private:
   std::span<const std::byte> data_;
   std::size_t pos_ = 0;
+  std::int64_t expected_ = -1;
   bool verify_ = true;
   std::string source_;
   std::uint64_t base_pos_ = 0;

@@ -170,14 +170,18 @@ class basic_segment {
   [[nodiscard]] result<std::uint64_t> position_of(std::int64_t target) const {
     const std::uint64_t limit = size();
     std::uint64_t pos = 0;
+    std::int64_t at = base_;
     if (target > base_) {
       const std::int64_t rel = std::min<std::int64_t>(target - base_, UINT32_MAX);
-      if (auto e = oidx_.floor(static_cast<std::uint32_t>(rel))) pos = e->position;
+      if (auto e = oidx_.floor(static_cast<std::uint32_t>(rel))) {
+        pos = e->position;
+        at = base_ + e->relative_offset;
+      }
     }
-    auto r = walk_to(pos, target, limit);
+    auto r = walk_to(pos, at, target, limit);
     // A damaged index entry can point into the middle of a batch; the full
     // walk from 0 does not depend on the index.
-    if (!r && pos != 0) r = walk_to(0, target, limit);
+    if (!r && pos != 0) r = walk_to(0, base_, target, limit);
     return r;
   }
 
@@ -227,9 +231,11 @@ class basic_segment {
         break;
       }
       const auto h = format::read_header(map_.data + pos);
-      if (h.base_offset < next_offset()) {
+      // Dense offsets: base_offset is outside the checksum, so continuity is
+      // what catches a damaged one.
+      if (h.base_offset != next_offset()) {
         s.stop = format::batch_probe::corrupt;
-        s.why = "batch offsets go backwards";
+        s.why = "batch base offset does not follow the previous batch";
         break;
       }
       if (h.record_count == 0 || h.max_timestamp < 0) {
@@ -275,7 +281,7 @@ class basic_segment {
       if (p.kind == format::batch_probe::end) break;
       if (p.kind != format::batch_probe::ok) return false;
       const auto h = format::read_header(map_.data + pos);
-      if (h.base_offset < next) return false;
+      if (h.base_offset != next) return false;
       next = h.base_offset + h.last_offset_delta + 1;
       max_ts = std::max(max_ts, h.max_timestamp);
       pos += p.size;
@@ -415,14 +421,21 @@ class basic_segment {
   bool sealed_ = false;
   bool deleted_ = false;
 
-  // Walks batch headers from pos to the first batch whose last offset is
-  // >= target.
-  [[nodiscard]] result<std::uint64_t> walk_to(std::uint64_t pos, std::int64_t target, std::uint64_t limit) const {
+  // Walks batch headers from pos (the start of the batch at offset
+  // expected) to the first batch whose last offset is >= target. Offsets
+  // must be dense: base_offset is outside the checksum, so a batch whose
+  // base is not the previous batch's next offset is damage, not data.
+  [[nodiscard]] result<std::uint64_t> walk_to(std::uint64_t pos, std::int64_t expected, std::int64_t target,
+                                              std::uint64_t limit) const {
     while (pos < limit) {
       auto n = batch_size_at(pos, limit);
       if (!n) return std::move(n).error();
       const auto h = format::read_header(map_.data + pos);
+      if (h.base_offset != expected)
+        return corrupt_at(pos, fmt::format("batch base offset {} where {} was expected", h.base_offset, expected));
+      if (h.last_offset_delta < 0) return corrupt_at(pos, "negative last offset delta");
       if (h.base_offset + h.last_offset_delta >= target) return pos;
+      expected = h.base_offset + h.last_offset_delta + 1;
       pos += *n;
     }
     return limit;

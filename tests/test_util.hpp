@@ -1,0 +1,123 @@
+// Shared helpers for franz's tests: temporary directories, record builders
+// and a reader that collects a whole log.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "franz/franz.hpp"
+
+namespace franz::test {
+
+// A fresh directory under /tmp, removed (with its contents) on scope exit.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "franz-test-XXXXXX").string();
+    char* p = ::mkdtemp(tmpl.data());
+    REQUIRE(p != nullptr);
+    path_ = p;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A record whose key and value are owned by the test (record views point
+// into these strings).
+struct owned_record {
+  std::string key, value;
+  std::int64_t ts = -1;
+  [[nodiscard]] record view() const { return record{.key = key, .value = value, .ts = timestamp{ts}}; }
+};
+
+inline owned_record make_record(std::int64_t i, std::size_t value_size = 20, std::int64_t ts = -1) {
+  owned_record r;
+  r.key = "key-" + std::to_string(i);
+  r.value = "value-" + std::to_string(i);
+  if (r.value.size() < value_size) r.value.append(value_size - r.value.size(), static_cast<char>('a' + i % 26));
+  r.ts = ts;
+  return r;
+}
+
+// A record as read back, owning its bytes.
+struct read_record {
+  std::int64_t off;
+  std::int64_t ts;
+  std::string key, value;
+  bool key_null, value_null;
+  friend bool operator==(const read_record&, const read_record&) = default;
+};
+
+// Reads every record from `from` to the log end, max_bytes per read call.
+template <class Log>
+std::vector<read_record> read_all(const Log& log, std::int64_t from = -1, std::size_t max_bytes = 1 << 20) {
+  std::vector<read_record> out;
+  std::int64_t next = from < 0 ? log.log_start_offset().value() : from;
+  while (next < log.log_end_offset().value()) {
+    auto r = log.read(offset{next}, max_bytes);
+    REQUIRE(r.ok());
+    REQUIRE(!r->empty());
+    auto rr = r->records();
+    record_view v;
+    while (rr.next(v)) {
+      out.push_back({v.off.value(), v.ts.value(), std::string(v.key), std::string(v.value), v.key.data() == nullptr,
+                     v.value.data() == nullptr});
+      next = v.off.value() + 1;
+    }
+    REQUIRE(rr.status().ok());
+  }
+  return out;
+}
+
+inline std::vector<std::string> list_files(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+inline void write_file(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+inline std::uint64_t file_size(const std::string& path) { return std::filesystem::file_size(path); }
+
+inline unsigned file_mode(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+// A small config that rolls often, for tests.
+inline log_config small_config(std::int64_t segment_bytes = 4096) {
+  log_config c;
+  c.segment_bytes = segment_bytes;
+  c.index_interval_bytes = 256;
+  c.retention_ms = -1;
+  return c;
+}
+
+}  // namespace franz::test
