@@ -717,6 +717,8 @@ class basic_log {
     return recover(opts, names);
   }
 
+  static constexpr int has_log = 1, has_index = 2, has_time_index = 4;
+
   [[nodiscard]] status recover(const log_options& opts, const std::vector<std::string>& names) {
     // 1. Classify files; remove temporaries and orphaned indexes.
     std::map<std::int64_t, int> bases;  // base -> bit set of present files
@@ -727,14 +729,14 @@ class basic_log {
           FRANZ_TRY(fs_->unlink(dir_ + "/" + n));
           ++report_.temp_files_removed;
           break;
-        case format::file_kind::log: bases[parsed.base_offset] |= 1; break;
-        case format::file_kind::index:
-        case format::file_kind::time_index: bases[parsed.base_offset] |= 2; break;
+        case format::file_kind::log: bases[parsed.base_offset] |= has_log; break;
+        case format::file_kind::index: bases[parsed.base_offset] |= has_index; break;
+        case format::file_kind::time_index: bases[parsed.base_offset] |= has_time_index; break;
         default: break;
       }
     }
     for (auto it = bases.begin(); it != bases.end();) {
-      if ((it->second & 1) == 0) {
+      if ((it->second & has_log) == 0) {
         for (auto suffix : {format::index_suffix, format::time_index_suffix}) {
           const std::string p = dir_ + "/" + format::segment_file(it->first, suffix);
           if (auto st = fs_->stat(p); st && *st == io::path_type::regular) {
@@ -774,10 +776,12 @@ class basic_log {
     // 3. Open the segments, oldest first, trusting those below the recovery
     //    point and validating the rest.
     auto list = std::make_shared<segment_list>();
+    std::vector<bool> indexes_present;
     for (const auto& [base, present] : bases) {
       auto seg = segment::open(*fs_, dir_, base, cfg_, /*create=*/false);
       if (!seg) return std::move(seg).error();
       list->push_back(*seg);
+      indexes_present.push_back((present & (has_index | has_time_index)) == (has_index | has_time_index));
     }
     std::int64_t expected = list->empty() ? 0 : list->front()->base_offset();
     std::size_t keep = list->size();
@@ -785,10 +789,16 @@ class basic_log {
       auto& s = (*list)[i];
       const bool last = i + 1 == list->size();
       const std::int64_t next_base = last ? INT64_MAX : (*list)[i + 1]->base_offset();
-      // A segment is trusted when the whole of it lies below the recovery point.
-      const bool trusted = !opts.verify_all && next_base <= rp;
+      // A segment is trusted when the whole of it lies below the recovery
+      // point. For the last one that means it ends exactly there (a clean
+      // close): then open reads no data at all.
+      const bool trusted = !opts.verify_all && (last ? s->base_offset() < rp : next_base <= rp);
       if (trusted) {
-        FRANZ_ASSIGN_OR_RETURN(const bool ok, s->load_trusted(cfg_));
+        bool ok = false;
+        if (indexes_present[i]) {
+          FRANZ_ASSIGN_OR_RETURN(ok, s->load_trusted(cfg_));
+          if (ok && last && s->next_offset() != rp) ok = false;
+        }
         if (ok && s->base_offset() >= expected) {
           if (!last) s->mark_sealed();
           expected = s->next_offset();

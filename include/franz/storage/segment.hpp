@@ -258,8 +258,10 @@ class basic_segment {
   }
 
   // Trusts the indexes of a segment below the recovery point: checks them
-  // (rebuilding on failure) and finds the end by walking from the last
-  // offset-index entry. Returns false when the segment needs recover().
+  // and finds the end by walking from the last offset-index entry. Returns
+  // false when they cannot be trusted and the segment needs recover():
+  // entries out of order or past the data, or missing — no entry where
+  // one was due in the walked tail (a short index), no final time entry.
   [[nodiscard]] result<bool> load_trusted(const log_config& cfg) {
     auto file_size = log_.size();
     if (!file_size) return std::move(file_size).error();
@@ -273,8 +275,9 @@ class basic_segment {
       pos = e->position;
       next = base_ + e->relative_offset;
     }
-    std::int64_t max_ts = -1;
-    if (auto t = tidx_.last()) max_ts = t->timestamp;
+    const std::uint64_t from = pos;
+    std::int64_t walked_max_ts = -1;
+    std::uint64_t since = 0;
     const std::uint64_t limit = std::min<std::uint64_t>(*file_size, capacity());
     while (true) {
       const auto p = format::probe_batch(map_.data + pos, limit - pos, /*verify_checksum=*/false);
@@ -282,18 +285,21 @@ class basic_segment {
       if (p.kind != format::batch_probe::ok) return false;
       const auto h = format::read_header(map_.data + pos);
       if (h.base_offset != next) return false;
+      if (since > static_cast<std::uint64_t>(cfg.index_interval_bytes)) return false;  // an entry was due
+      since += p.size;
       next = h.base_offset + h.last_offset_delta + 1;
-      max_ts = std::max(max_ts, h.max_timestamp);
+      walked_max_ts = std::max(walked_max_ts, h.max_timestamp);
       pos += p.size;
     }
-    if (auto t = tidx_.last(); t && static_cast<std::int64_t>(t->relative_offset) + base_ >= next) return false;
+    const auto t = tidx_.last();
+    if (pos > 0 && (!t || walked_max_ts > t->timestamp)) return false;  // the final time entry is missing
+    if (t && static_cast<std::int64_t>(t->relative_offset) + base_ >= next) return false;
     next_offset_.store(next, std::memory_order_relaxed);
-    max_ts_.store(max_ts, std::memory_order_relaxed);
-    bytes_since_index_ = pos - (oidx_.last() ? oidx_.last()->position : 0);
+    max_ts_.store(t ? t->timestamp : -1, std::memory_order_relaxed);
+    bytes_since_index_ = pos - from;
     allocated_ = *file_size;
     roll_start_ms_ = pos > 0 ? format::read_header(map_.data).max_timestamp : 0;
     size_.store(pos, std::memory_order_release);
-    (void)cfg;
     return true;
   }
 
