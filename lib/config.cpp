@@ -49,7 +49,9 @@ status log_config::validate() const {
 
 status log_config::apply(const std::map<std::string, std::string>& props) {
   log_config c = *this;
-  for (const auto& [k, v] : props) {
+  for (const auto& kv : props) {
+    const std::string& k = kv.first;
+    const std::string& v = kv.second;
     auto set_long = [&](std::int64_t& field) -> status {
       auto n = parse_long(k, v);
       if (!n) return std::move(n).error();
