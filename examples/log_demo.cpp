@@ -17,8 +17,9 @@ int main(int argc, char** argv) {
 
   // The parent directory must exist; the log creates its own (mode 0700).
   const std::string parent = dir.substr(0, dir.rfind('/'));
-  if (!parent.empty() && franz::io::posix_fs::instance().stat(parent).value() == franz::io::path_type::missing) {
-    if (auto s = franz::io::posix_fs::instance().mkdir(parent); !s.ok()) {
+  auto& fs = franz::io::posix_fs::instance();
+  if (auto t = fs.stat(parent); !parent.empty() && t.ok() && *t == franz::io::path_type::missing) {
+    if (auto s = fs.mkdir(parent); !s.ok()) {
       std::fprintf(stderr, "%s\n", s.error().to_string().c_str());
       return 1;
     }
