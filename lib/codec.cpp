@@ -24,6 +24,8 @@ std::size_t compressed_bound(compression c, std::size_t n) noexcept {
 }
 
 result<std::size_t> compress(compression c, std::span<const std::byte> src, std::byte* dst) {
+  if (c != compression::zstd && c != compression::lz4)
+    return make_error(errc::unsupported_compression_type, fmt::format("cannot compress with codec {}", static_cast<int>(c)));
   if (src.size() > format::max_uncompressed_records_bytes)
     return make_error(errc::record_too_large, fmt::format("{} bytes exceed the compressible maximum", src.size()));
   format::store_le(dst, static_cast<std::uint32_t>(src.size()));
@@ -43,7 +45,7 @@ result<std::size_t> compress(compression c, std::span<const std::byte> src, std:
     }
     case compression::none: break;
   }
-  return make_error(errc::unsupported_compression_type, "compress called with codec none");
+  return make_error(errc::unsupported_compression_type, "unreachable");
 }
 
 status decompress(compression c, std::span<const std::byte> section, std::vector<std::byte>& out) {

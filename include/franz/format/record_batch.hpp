@@ -449,8 +449,10 @@ class record_decoder {
     if (p_ != rec_end) return fail("record length disagrees with its fields");
     out.headers_bytes = std::span<const std::byte>(hstart, static_cast<std::size_t>(rec_end - hstart));
     out.header_count = static_cast<std::int32_t>(hcount);
+    std::int64_t ts = max_ts_;
+    if (!log_append_ && __builtin_add_overflow(first_ts_, ts_delta, &ts)) return fail("timestamp delta overflows");
     out.off = offset{base_ + off_delta};
-    out.ts = timestamp{log_append_ ? max_ts_ : first_ts_ + ts_delta};
+    out.ts = timestamp{ts};
     --left_;
     return true;
   }

@@ -44,8 +44,8 @@ inline std::byte* put_varint(std::byte* p, std::int64_t v) noexcept {
 
 // Reads a zigzag varint of at most max_bytes bytes from [p, end). On success
 // advances p and returns true. Returns false, leaving p unspecified, if the
-// varint runs past end or past max_bytes, or if its last byte carries bits
-// beyond 64 (a non-canonical overlong encoding).
+// varint runs past end or past max_bytes, or if a 10th byte carries bits
+// beyond 64. Like Kafka, it accepts non-shortest forms (80 00 reads as 0).
 [[nodiscard]] inline bool get_varint(const std::byte*& p, const std::byte* end, std::int64_t& out,
                                      std::size_t max_bytes = max_varint64_bytes) noexcept {
   // Fast path: one byte, the common case for deltas and short lengths.
