@@ -1,0 +1,1019 @@
+// franz log benchmark: franz::log against raw file I/O, measured in the same run.
+//
+//   log_bench [--records N] [--fsync-records N] [--latency-appends N] [--reps R]
+//             [--only LIST] [--tmpdir DIR] [--csv] [--no-prewarm] [--no-baseline]
+//
+// Every record is 100 bytes of payload: an 8-byte key (the record's index,
+// little-endian) and a 92-byte value (pseudo-random, one per batch slot); no
+// headers, no timestamp (the log stamps "now"), no compression. Workloads:
+//
+//   append_batch   append(span of 1000 records), no fsync
+//                  baseline: write() of the same 100 KB per 1000 records
+//   append_fsync   the same, plus flush() (fdatasync) after every batch
+//                  baseline: write() + fdatasync() per 100 KB
+//   append_single  append(const record&), one record per call, no fsync:
+//                  throughput (untimed loop) and per-call latency (a second
+//                  run in which every call is timed with rdtsc)
+//                  baselines: write() of 100 KB per 1000 records ("ratio"),
+//                  and write() of 100 B per record ("ratio_1rec").
+//                  Latency: nearest-rank percentiles over every call of a
+//                  run, minus the timer's own cost (fenced rdtsc pair); the
+//                  median over runs is printed. "franz_timed" is the
+//                  throughput of that timed run.
+//   read_verify    read(off, 1 MiB) in a loop from offset 0, advancing to the
+//                  last offset seen + 1; record_reader verifies checksums;
+//                  every byte of every key and value is summed
+//                  baseline: read() of the raw file into a 1 MiB buffer,
+//                  every byte summed
+//
+// Method. Each workload runs --reps times (default 7), baseline and franz
+// runs alternating (which one goes first alternates too), each in a fresh
+// file or log directory under a temporary directory that is removed at
+// exit. Figures are medians over the runs; every run is listed. Before each
+// write run the page cache is warmed (see prewarm()). read_verify reads the
+// data of the last append_batch runs (made durable untimed first) through
+// the writer's still-open log, as an in-process consumer would, after one
+// untimed warm-up pass of each reader. Both read digests are checked against
+// the expected sum of all payload bytes, and offsets must be dense from 0.
+// "cpu=" is the share of a run's wall time the benchmark thread was on a
+// CPU: well below 100% for a workload that does not wait on the disk means
+// the machine was busy and the figure is pessimistic.
+//
+// Units. rec/s: records per second. MB/s: payload (100 B/record) per second,
+// 1 MB = 1e6 B; franz also stores its framing (reported per workload as
+// disk bytes/record). Output: one line per figure, fields key=value; --csv
+// prints rows of workload,impl,metric,value,unit,target,verdict instead.
+// Progress goes to stderr.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define LOG_BENCH_X86 1
+#endif
+
+#include <franz/franz.hpp>
+
+namespace {
+
+constexpr std::size_t record_bytes = 100;
+constexpr std::size_t key_bytes = 8;
+constexpr std::size_t value_bytes = record_bytes - key_bytes;
+constexpr std::size_t batch_records = 1000;
+constexpr std::size_t read_max_bytes = 1 << 20;
+
+// The targets printed next to the figures.
+constexpr double target_append_ratio = 0.65;
+constexpr double target_append_rps = 15e6;
+constexpr double target_read_rps = 40e6;
+constexpr double target_p50_ns = 60;
+constexpr double target_p99_ns = 150;
+constexpr double target_fsync_rps = 5e6;
+
+// --- options ---------------------------------------------------------------------------
+
+constexpr std::array<std::string_view, 4> workloads = {"append_batch", "append_fsync", "append_single",
+                                                       "read_verify"};
+
+struct options {
+  std::uint64_t records = 10'000'000;
+  std::uint64_t fsync_records = 200'000;
+  std::uint64_t latency_appends = 1'000'000;
+  int reps = 7;
+  std::string tmpdir = "/tmp";
+  std::vector<std::string_view> only;  // empty: all workloads
+  bool csv = false;
+  bool quiet = false;
+  bool prewarm = true;
+  bool baselines = true;
+
+  [[nodiscard]] bool wants(std::string_view w) const {
+    return only.empty() || std::find(only.begin(), only.end(), w) != only.end();
+  }
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: log_bench [options]\n"
+               "  --records N          records for append_batch and read_verify (default 10M)\n"
+               "  --fsync-records N    records for append_fsync (default 200k)\n"
+               "  --latency-appends N  single-record appends for append_single (default 1M)\n"
+               "  --reps R             runs per workload; medians are reported (default 7)\n"
+               "  --only LIST          comma-separated subset of append_batch,append_fsync,\n"
+               "                       append_single,read_verify (read_verify reads what\n"
+               "                       append_batch wrote, so it runs append_batch too)\n"
+               "  --tmpdir DIR         parent of the temporary directory (default /tmp)\n"
+               "  --csv                CSV rows: workload,impl,metric,value,unit,target,verdict\n"
+               "  --no-prewarm         do not warm the page cache before each run\n"
+               "  --no-baseline        franz only, no raw-file runs (for profiling)\n"
+               "  --quiet              no progress on stderr\n"
+               "N takes k/M/G suffixes (10M) and exponents (1e7).\n");
+}
+
+std::uint64_t parse_count(const char* flag, const char* s) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s, &end);
+  if (end != s && *end != '\0' && end[1] == '\0') {
+    switch (*end) {
+      case 'k': case 'K': v *= 1e3; ++end; break;
+      case 'm': case 'M': v *= 1e6; ++end; break;
+      case 'g': case 'G': v *= 1e9; ++end; break;
+      default: break;
+    }
+  }
+  if (end == s || *end != '\0' || errno != 0 || !(v >= 1) || v > 1e12) {
+    std::fprintf(stderr, "log_bench: %s needs a positive count, got '%s'\n", flag, s);
+    std::exit(2);
+  }
+  return static_cast<std::uint64_t>(std::llround(v));
+}
+
+options parse_args(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    const char* const flag = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "log_bench: %s needs a value\n", flag);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--records") {
+      o.records = parse_count(flag, value());
+    } else if (a == "--fsync-records") {
+      o.fsync_records = parse_count(flag, value());
+    } else if (a == "--latency-appends") {
+      o.latency_appends = parse_count(flag, value());
+    } else if (a == "--reps") {
+      o.reps = static_cast<int>(std::min<std::uint64_t>(parse_count(flag, value()), 1000));
+    } else if (a == "--only") {
+      for (std::string_view rest = value(); !rest.empty();) {
+        const auto comma = rest.find(',');
+        const auto w = rest.substr(0, comma);
+        const auto it = std::find(workloads.begin(), workloads.end(), w);
+        if (it == workloads.end()) {
+          std::fprintf(stderr, "log_bench: unknown workload '%.*s' in --only\n", static_cast<int>(w.size()),
+                       w.data());
+          std::exit(2);
+        }
+        o.only.push_back(*it);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    } else if (a == "--tmpdir") {
+      o.tmpdir = value();
+    } else if (a == "--csv") {
+      o.csv = true;
+    } else if (a == "--quiet") {
+      o.quiet = true;
+    } else if (a == "--no-prewarm") {
+      o.prewarm = false;
+    } else if (a == "--no-baseline") {
+      o.baselines = false;
+    } else if (a == "--help" || a == "-h") {
+      usage(stdout);
+      std::exit(0);
+    } else {
+      std::fprintf(stderr, "log_bench: unknown option '%s'\n", argv[i]);
+      usage(stderr);
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+// --- the temporary directory, failure, progress -----------------------------------------
+
+std::string g_tmp;  // removed at exit, also after a failure
+
+void cleanup() {
+  if (g_tmp.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(g_tmp, ec);
+  g_tmp.clear();
+}
+
+[[noreturn]] __attribute__((format(printf, 1, 2))) void die(const char* fmt, ...) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "log_bench: ");
+  va_list ap;
+  va_start(ap, fmt);
+  std::vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  std::fprintf(stderr, "\n");
+  cleanup();
+  std::exit(1);
+}
+
+template <class R>
+void check(const R& r, const char* what) {
+  if (!r.ok()) die("%s: %s", what, r.error().to_string().c_str());
+}
+
+bool g_quiet = false;
+
+__attribute__((format(printf, 1, 2))) void progress(const char* fmt, ...) {
+  if (g_quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  std::fprintf(stderr, "[log_bench] ");
+  std::vfprintf(stderr, fmt, ap);
+  std::fprintf(stderr, "\n");
+  va_end(ap);
+}
+
+// --- clocks ------------------------------------------------------------------------------
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double thread_cpu_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Wall time of one run, and the CPU time of this thread during it.
+struct timing {
+  double wall = 0;
+  double cpu = 0;
+};
+
+class stopwatch {
+ public:
+  stopwatch() : wall0_(now_s()), cpu0_(thread_cpu_s()) {}
+  [[nodiscard]] timing stop() const { return {now_s() - wall0_, thread_cpu_s() - cpu0_}; }
+
+ private:
+  double wall0_, cpu0_;
+};
+
+// Per-call latency clock: rdtsc fenced on both sides (the first lfence waits
+// for the timed call to retire, the second keeps later work from starting
+// early), calibrated against steady_clock. Elsewhere: steady_clock in ns.
+inline std::uint64_t ticks() noexcept {
+#ifdef LOG_BENCH_X86
+  _mm_lfence();
+  const std::uint64_t t = __rdtsc();
+  _mm_lfence();
+  return t;
+#else
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+#endif
+}
+
+struct timer_info {
+  const char* name;
+  double ticks_per_ns;
+  double overhead_ns;    // median cost of one timed empty call (back-to-back ticks())
+  double resolution_ns;  // median non-zero step between consecutive readings
+};
+
+timer_info calibrate_timer() {
+  timer_info t{};
+#ifdef LOG_BENCH_X86
+  t.name = "rdtsc+lfence";
+  const double s0 = now_s();
+  const std::uint64_t c0 = ticks();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::uint64_t c1 = ticks();
+  const double s1 = now_s();
+  t.ticks_per_ns = static_cast<double>(c1 - c0) / ((s1 - s0) * 1e9);
+#else
+  t.name = "steady_clock";
+  t.ticks_per_ns = 1.0;
+#endif
+  std::vector<std::uint64_t> pair(100'000), step;
+  for (auto& x : pair) {
+    const std::uint64_t a = ticks();
+    const std::uint64_t b = ticks();
+    x = b - a;
+    if (b > a) step.push_back(b - a);
+  }
+  auto med = [](std::vector<std::uint64_t>& v) {
+    if (v.empty()) return 0.0;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return static_cast<double>(v[v.size() / 2]);
+  };
+  t.overhead_ns = med(pair) / t.ticks_per_ns;
+  step.clear();
+  for (int i = 0; i < 100'000; ++i) {
+#ifdef LOG_BENCH_X86
+    const std::uint64_t a = __rdtsc(), b = __rdtsc();
+#else
+    const std::uint64_t a = ticks(), b = ticks();
+#endif
+    if (b > a) step.push_back(b - a);
+  }
+  t.resolution_ns = med(step) / t.ticks_per_ns;
+  return t;
+}
+
+// CPU time used on the whole machine (all CPUs, from /proc/stat), to tell
+// how busy the machine was besides this benchmark.
+struct machine_cpu {
+  double busy_s = 0;   // user + nice + system + irq + softirq
+  double steal_s = 0;  // taken by the hypervisor
+  double self_s = 0;   // this process (getrusage)
+  double wall_s = 0;
+};
+
+machine_cpu sample_machine_cpu() {
+  machine_cpu m;
+  m.wall_s = now_s();
+  if (FILE* f = std::fopen("/proc/stat", "r")) {
+    unsigned long long v[8] = {};
+    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                    &v[6], &v[7]) == 8) {
+      const auto hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+      m.busy_s = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
+      m.steal_s = static_cast<double>(v[7]) / hz;
+    }
+    std::fclose(f);
+  }
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  m.self_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+  return m;
+}
+
+std::string load_average() {
+  char buf[64] = {};
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fgets(buf, sizeof buf, f) == nullptr) buf[0] = '\0';
+    std::fclose(f);
+  }
+  std::string s(buf);
+  // The first three fields: 1, 5 and 15 minute averages.
+  std::size_t pos = 0;
+  for (int i = 0; i < 3 && pos != std::string::npos; ++i) pos = s.find(' ', pos + 1);
+  return s.substr(0, pos);
+}
+
+// --- payload ------------------------------------------------------------------------------
+
+// Sum of all bytes: touches each byte once and is position-independent, so
+// the digest of a record stream equals the digest of the raw file's bytes.
+inline std::uint64_t byte_sum(const char* p, std::size_t n) noexcept {
+  std::uint64_t s = 0;
+#ifdef __SSE2__
+  const char* const end = p + n;
+  const __m128i zero = _mm_setzero_si128();
+  __m128i acc = zero;
+  for (; end - p >= 16; p += 16)
+    acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), zero));
+  const auto tail = static_cast<std::size_t>(end - p);
+  if (tail >= 8) {
+    std::uint64_t a, b = 0;
+    std::memcpy(&a, p, 8);
+    if (tail > 8) {
+      std::memcpy(&b, end - 8, 8);
+      b >>= 8 * (16 - tail);  // drop the bytes already counted in a
+    }
+    acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a)), zero));
+  } else {
+    for (; p < end; ++p) s += static_cast<unsigned char>(*p);
+  }
+  s += static_cast<std::uint64_t>(_mm_cvtsi128_si64(acc)) +
+       static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc)));
+#else
+  for (std::size_t i = 0; i < n; ++i) s += static_cast<unsigned char>(p[i]);
+#endif
+  return s;
+}
+
+// Checks byte_sum's vector paths against the plain loop.
+void check_byte_sum() {
+  std::vector<char> b(300);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>(i * 131 + 7);
+  for (std::size_t off = 0; off < 16; ++off)
+    for (std::size_t n = 0; n + off <= b.size(); ++n) {
+      std::uint64_t s = 0;
+      for (std::size_t i = 0; i < n; ++i) s += static_cast<unsigned char>(b[off + i]);
+      if (byte_sum(b.data() + off, n) != s) die("byte_sum self-check failed (off %zu, n %zu)", off, n);
+    }
+}
+
+// 1000 records of 100 bytes, laid out exactly as the raw baseline writes
+// them; the franz records view the same bytes. Keys are rewritten per batch.
+struct payload {
+  std::vector<char> buf = std::vector<char>(batch_records * record_bytes);
+  std::array<franz::record, batch_records> recs{};
+  std::array<std::uint64_t, batch_records> value_sum{};  // byte sum of each slot's value
+
+  payload() {
+    std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (std::size_t i = 0; i < batch_records; ++i) {
+      char* rec = record_at(i);
+      for (std::size_t j = 0; j < value_bytes; ++j) {
+        x ^= x >> 12, x ^= x << 25, x ^= x >> 27;  // xorshift64*
+        rec[key_bytes + j] = static_cast<char>((x * 0x2545F4914F6CDD1DULL) >> 56);
+      }
+      value_sum[i] = byte_sum(rec + key_bytes, value_bytes);
+      recs[i].key = std::string_view(rec, key_bytes);
+      recs[i].value = std::string_view(rec + key_bytes, value_bytes);
+    }
+  }
+  char* record_at(std::size_t slot) noexcept { return buf.data() + slot * record_bytes; }
+  void set_key(std::size_t slot, std::uint64_t index) noexcept { std::memcpy(record_at(slot), &index, 8); }
+  // Keys of the records [first, first + n) into slots [0, n).
+  void set_keys(std::uint64_t first, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) set_key(i, first + i);
+  }
+  // The digest a full read of records [0, n) must produce.
+  [[nodiscard]] std::uint64_t expected_digest(std::uint64_t n) const noexcept {
+    std::uint64_t s = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      for (int b = 0; b < 8; ++b) s += (i >> (8 * b)) & 0xff;
+      s += value_sum[i % batch_records];
+    }
+    return s;
+  }
+};
+
+// --- raw file baselines ----------------------------------------------------------------------
+
+void write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      die("write: %s", std::strerror(errno));
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+int create_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) die("open %s: %s", path.c_str(), std::strerror(errno));
+  return fd;
+}
+
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fdatasync(fd) != 0) die("fdatasync %s: %s", path.c_str(), std::strerror(errno));
+  ::close(fd);
+}
+
+// write() of 1000 records (100 KB) per call, optionally fdatasync per call.
+timing raw_write_batches(const std::string& path, std::uint64_t n, bool sync, payload& pl) {
+  const int fd = create_file(path);
+  const stopwatch sw;
+  for (std::uint64_t done = 0; done < n;) {
+    const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(batch_records, n - done));
+    pl.set_keys(done, k);
+    write_all(fd, pl.buf.data(), k * record_bytes);
+    if (sync && ::fdatasync(fd) != 0) die("fdatasync: %s", std::strerror(errno));
+    done += k;
+  }
+  const timing t = sw.stop();
+  ::close(fd);
+  return t;
+}
+
+// write() of one 100-byte record per call.
+timing raw_write_single(const std::string& path, std::uint64_t n, payload& pl) {
+  const int fd = create_file(path);
+  const stopwatch sw;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::size_t slot = i % batch_records;
+    pl.set_key(slot, i);
+    write_all(fd, pl.record_at(slot), record_bytes);
+  }
+  const timing t = sw.stop();
+  ::close(fd);
+  return t;
+}
+
+struct read_stats {
+  timing time;
+  std::uint64_t records = 0;
+  std::uint64_t digest = 0;
+};
+
+read_stats raw_read(const std::string& path) {
+  static std::vector<char> buf(read_max_bytes);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("open %s: %s", path.c_str(), std::strerror(errno));
+  read_stats st;
+  std::uint64_t bytes = 0;
+  const stopwatch sw;
+  while (true) {
+    const ssize_t r = ::read(fd, buf.data(), buf.size());
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read: %s", std::strerror(errno));
+    }
+    if (r == 0) break;
+    st.digest += byte_sum(buf.data(), static_cast<std::size_t>(r));
+    bytes += static_cast<std::uint64_t>(r);
+  }
+  st.time = sw.stop();
+  ::close(fd);
+  st.records = bytes / record_bytes;
+  return st;
+}
+
+// --- page cache warm-up ---------------------------------------------------------------------
+
+// On a VM whose balloon reports free pages to the host (virtio_balloon with
+// free page reporting, as on the Firecracker guest this was written on),
+// the first touch of memory the guest freed more than ~2 s earlier takes a
+// host page fault: ~3 us per 4 KiB, ~1 s per 300 MB. Whichever run
+// allocates its page cache from such memory pays for it, and identical runs
+// differed 2-5x. So before every measured write run, baseline and franz
+// alike, we write `bytes` to a scratch file and unlink it: the run that
+// follows gets its page cache from those just-freed, host-backed folios.
+// (Touching anonymous memory did not help: the page cache takes folios of
+// other orders.) Untimed.
+void prewarm(const options& o, std::uint64_t bytes) {
+  if (!o.prewarm) return;
+  static const std::vector<char> chunk(1 << 20, 'w');
+  const std::string path = g_tmp + "/prewarm.tmp";
+  const int fd = create_file(path);
+  for (std::uint64_t done = 0; done < bytes; done += chunk.size()) write_all(fd, chunk.data(), chunk.size());
+  ::close(fd);
+  ::unlink(path.c_str());
+}
+
+// Page cache a write run of n records can allocate, with slack for franz's
+// framing, its fallocate-ahead (up to 64 MiB) and readahead.
+std::uint64_t footprint(std::uint64_t n, std::uint64_t bytes_per_record) {
+  return n * bytes_per_record + (96u << 20);
+}
+
+// --- franz ----------------------------------------------------------------------------------
+
+std::unique_ptr<franz::log> open_log(const std::string& dir) {
+  franz::log_options o;  // defaults: segment.bytes 1 GiB, no flush.messages / flush.ms
+  auto l = franz::log::open(dir, o);
+  check(l, "log::open");
+  return std::move(*l);
+}
+
+// Closes a throwaway log without paying close()'s fdatasync of everything
+// appended (up to ~1.1 GB, which would also keep the disk busy during the
+// next measurement): the .log files are truncated to zero first, so the
+// final flush finds no dirty pages. Untimed.
+void discard_log(std::unique_ptr<franz::log>& log) {
+  if (!log) return;
+  const std::string dir = log->dir();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".log") (void)::truncate(e.path().c_str(), 0);
+  check(log->close(), "log::close");
+  log.reset();
+  std::filesystem::remove_all(dir, ec);
+}
+
+void check_end(const franz::log& log, std::uint64_t n) {
+  if (log.log_end_offset().value() != static_cast<std::int64_t>(n))
+    die("append: log end offset %" PRId64 " after %" PRIu64 " records", log.log_end_offset().value(), n);
+}
+
+// append(span) of 1000 records per call, optionally flush() after each.
+timing franz_append_batches(franz::log& log, std::uint64_t n, bool flush, payload& pl) {
+  const stopwatch sw;
+  for (std::uint64_t done = 0; done < n;) {
+    const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(batch_records, n - done));
+    pl.set_keys(done, k);
+    auto r = log.append(std::span<const franz::record>(pl.recs.data(), k));
+    if (!r) die("append: %s", r.error().to_string().c_str());
+    if (flush) check(log.flush(), "flush");
+    done += k;
+  }
+  const timing t = sw.stop();
+  check_end(log, n);
+  if (flush && log.durable_offset() != log.log_end_offset()) die("flush: the durable offset is behind the log end");
+  return t;
+}
+
+// append(const record&) n times. With samples, every call is timed (ticks).
+timing franz_append_single(franz::log& log, std::uint64_t n, payload& pl, std::vector<std::uint32_t>* samples) {
+  const stopwatch sw;
+  if (samples == nullptr) {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::size_t slot = i % batch_records;
+      pl.set_key(slot, i);
+      auto r = log.append(pl.recs[slot]);
+      if (!r) die("append: %s", r.error().to_string().c_str());
+    }
+  } else {
+    std::uint32_t* out = samples->data();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::size_t slot = i % batch_records;
+      pl.set_key(slot, i);
+      const std::uint64_t a = ticks();
+      auto r = log.append(pl.recs[slot]);
+      const std::uint64_t b = ticks();
+      if (!r) die("append: %s", r.error().to_string().c_str());
+      out[i] = static_cast<std::uint32_t>(std::min<std::uint64_t>(b - a, UINT32_MAX));
+    }
+  }
+  const timing t = sw.stop();
+  check_end(log, n);
+  return t;
+}
+
+// Reads the whole log: read(off, 1 MiB) from 0, checksums verified, every
+// key and value byte summed, offsets checked to be dense.
+read_stats franz_read(const franz::log& log) {
+  read_stats st;
+  const std::int64_t end = log.log_end_offset().value();
+  std::int64_t next = 0;
+  const stopwatch sw;
+  while (next < end) {
+    auto rd = log.read(franz::offset{next}, read_max_bytes);
+    if (!rd) die("read at %" PRId64 ": %s", next, rd.error().to_string().c_str());
+    if (rd->empty()) die("read at %" PRId64 ": empty before the log end %" PRId64, next, end);
+    auto records = rd->records(/*verify_checksums=*/true);
+    franz::record_view r;
+    while (records.next(r)) {
+      if (r.off.value() != next) die("read: offset %" PRId64 " where %" PRId64 " was expected", r.off.value(), next);
+      st.digest += byte_sum(r.key.data(), r.key.size()) + byte_sum(r.value.data(), r.value.size());
+      ++next;  // continue from the last offset seen + 1
+    }
+    check(records.status(), "record_reader");
+  }
+  st.time = sw.stop();
+  st.records = static_cast<std::uint64_t>(next);
+  return st;
+}
+
+// --- statistics and output -------------------------------------------------------------------
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+double median_rps(const std::vector<timing>& runs, std::uint64_t n) {
+  std::vector<double> r;
+  for (const auto& t : runs) r.push_back(static_cast<double>(n) / t.wall);
+  return median(r);
+}
+
+const char* verdict(std::optional<bool> pass) { return pass ? (*pass ? "PASS" : "MISS") : ""; }
+
+std::string quoted(const char* s) { return s ? fmt::format("\"{}\"", s) : std::string(); }
+
+struct output {
+  bool csv;
+
+  void header() const {
+    if (csv) std::printf("workload,impl,metric,value,unit,target,verdict\n");
+  }
+
+  void meta(const char* key, const std::string& value) const {
+    if (csv) std::printf("meta,,%s,\"%s\",,,\n", key, value.c_str());
+    else std::printf("# %-14s %s\n", key, value.c_str());
+  }
+
+  void info(const char* workload, const char* impl, const char* metric, double value, const char* unit,
+            const std::string& text) const {
+    if (csv) std::printf("%s,%s,%s,%.2f,%s,,\n", workload, impl, metric, value, unit);
+    else std::printf("# %-14s %s\n", workload, text.c_str());
+  }
+
+  // One throughput figure: the median records/s over the runs, payload MB/s,
+  // the ratio to each baseline given (name, baseline records/s), the target
+  // and the verdict.
+  void throughput(const char* workload, const char* impl, const std::vector<timing>& runs, std::uint64_t n,
+                  const std::vector<std::pair<const char*, std::optional<double>>>& ratios = {},
+                  const char* target = nullptr, std::optional<bool> pass = std::nullopt) const {
+    std::vector<double> rps, oncpu;
+    for (const auto& t : runs) {
+      rps.push_back(static_cast<double>(n) / t.wall);
+      oncpu.push_back(100.0 * t.cpu / t.wall);
+    }
+    const double r = median(rps);
+    const double mbs = r * record_bytes / 1e6;
+    const double cpu = median(oncpu);
+    if (csv) {
+      std::printf("%s,%s,rec_per_s,%.0f,records/s,%s,%s\n", workload, impl, r, quoted(target).c_str(), verdict(pass));
+      std::printf("%s,%s,mb_per_s,%.1f,MB/s,,\n", workload, impl, mbs);
+      for (const auto& [name, base] : ratios)
+        if (base) std::printf("%s,%s,%s,%.3f,x,,\n", workload, impl, name, r / *base);
+      std::printf("%s,%s,oncpu,%.0f,%%,,\n", workload, impl, cpu);
+      for (std::size_t i = 0; i < rps.size(); ++i)
+        std::printf("%s,%s,run%zu_rec_per_s,%.0f,records/s,,\n", workload, impl, i + 1, rps[i]);
+      return;
+    }
+    std::string list, rat;
+    for (double x : rps) list += fmt::format("{}{:.2f}", list.empty() ? "" : ",", x / 1e6);
+    for (const auto& [name, base] : ratios)
+      if (base) rat += fmt::format("{}{}={:.2f}", rat.empty() ? "" : " ", name, r / *base);
+    const std::string tgt = target ? fmt::format("target {}", target) : std::string();
+    std::printf("%-14s %-14s rec/s=%7.2fM  MB/s=%7.1f  cpu=%3.0f%%  %-21s %-32s %-4s runs(Mrec/s)=%s\n", workload,
+                impl, r / 1e6, mbs, cpu, rat.c_str(), tgt.c_str(), verdict(pass), list.c_str());
+  }
+
+  // One latency figure (ns, timer overhead subtracted), median over runs.
+  void latency(const char* workload, const char* metric, const std::vector<double>& runs, double overhead_ns,
+               const char* target, std::optional<bool> pass) const {
+    const double ns = median(runs);
+    if (csv) {
+      std::printf("%s,franz,%s,%.1f,ns,%s,%s\n", workload, metric, ns, quoted(target).c_str(), verdict(pass));
+      return;
+    }
+    std::string list;
+    for (double x : runs) list += fmt::format("{}{:.0f}", list.empty() ? "" : ",", x);
+    const std::string tgt = target ? fmt::format("target {}", target) : std::string();
+    std::printf("%-14s %-14s %-6s=%8.1f ns (incl. timer %8.1f)  %-35s %-4s runs(ns)=%s\n", workload, "franz", metric,
+                ns, ns + overhead_ns, tgt.c_str(), verdict(pass), list.c_str());
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opt = parse_args(argc, argv);
+  g_quiet = opt.quiet;
+  const output out{opt.csv};
+  check_byte_sum();
+
+  std::string tmpl = opt.tmpdir + "/franz-bench-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) die("mkdtemp %s: %s", tmpl.c_str(), std::strerror(errno));
+  g_tmp = tmpl;
+  std::atexit(cleanup);
+
+  const std::string load = load_average();
+  progress("calibrating the timer");
+  const timer_info tm = calibrate_timer();
+  const machine_cpu cpu0 = sample_machine_cpu();
+  const unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+
+  utsname un{};
+  (void)::uname(&un);
+  const int reps = std::max(1, opt.reps);
+  out.header();
+  out.meta("machine", fmt::format("{} {} {}, {} cpus, load average {} at start", un.sysname, un.machine, un.release,
+                                  ncpu, load));
+  out.meta("sizes", fmt::format("records={} fsync_records={} latency_appends={} reps={}", opt.records,
+                                opt.fsync_records, opt.latency_appends, reps));
+  out.meta("record", fmt::format("{} B payload = {} B key + {} B value, no headers/timestamp/compression; "
+                                 "batch = {} records; segment.bytes = 1 GiB",
+                                 record_bytes, key_bytes, value_bytes, batch_records));
+  out.meta("method", fmt::format("median of {} runs; raw and franz runs alternate; page cache {}; MB = 1e6 B "
+                                 "of payload; cpu = on-CPU share of wall time",
+                                 reps, opt.prewarm ? "prewarmed before each write run" : "not prewarmed"));
+  out.meta("timer", fmt::format("{}: {:.3f} ticks/ns, resolution ~{:.0f} ns, overhead {:.1f} ns per timed call "
+                                "(subtracted from latencies)",
+                                tm.name, tm.ticks_per_ns, tm.resolution_ns, tm.overhead_ns));
+  out.meta("dir", g_tmp);
+  std::fflush(stdout);
+
+  payload pl;
+  int dir_seq = 0;
+  auto fresh = [&](const char* what) { return fmt::format("{}/{}-{}", g_tmp, what, dir_seq++); };
+  // Runs one repetition's baseline and franz halves, alternating which goes
+  // first so that drift on the machine hits both alike.
+  auto pair = [&](int rep, const auto& raw, const auto& franz_run) {
+    if (!opt.baselines) {
+      franz_run();
+    } else if (rep % 2 == 0) {
+      raw();
+      franz_run();
+    } else {
+      franz_run();
+      raw();
+    }
+  };
+  auto baseline_rps = [&](const std::vector<timing>& runs, std::uint64_t n) {
+    return runs.empty() ? std::optional<double>() : std::optional<double>(median_rps(runs, n));
+  };
+
+  // 1. append_batch. The last run's data is kept for read_verify.
+  std::unique_ptr<franz::log> read_log;
+  std::string read_raw_path;
+  if (opt.wants("append_batch") || opt.wants("read_verify")) {
+    const std::uint64_t n = opt.records;
+    std::vector<timing> raw_t, franz_t;
+    double disk_bytes_per_record = 0;
+    for (int rep = 0; rep < reps; ++rep) {
+      const bool last = rep + 1 == reps;
+      progress("append_batch run %d/%d (%" PRIu64 " records)", rep + 1, reps, n);
+      pair(
+          rep,
+          [&] {
+            const std::string path = fresh("raw") + ".dat";
+            prewarm(opt, footprint(n, 110));
+            raw_t.push_back(raw_write_batches(path, n, false, pl));
+            if (!last) {
+              ::unlink(path.c_str());
+              return;
+            }
+            sync_file(path);  // untimed: no writeback of it during later runs
+            read_raw_path = path;
+          },
+          [&] {
+            auto log = open_log(fresh("franz"));
+            prewarm(opt, footprint(n, 120));
+            franz_t.push_back(franz_append_batches(*log, n, false, pl));
+            disk_bytes_per_record = static_cast<double>(log->size_bytes()) / static_cast<double>(n);
+            if (!last) {
+              discard_log(log);
+              return;
+            }
+            check(log->flush(), "flush");  // untimed, as above
+            read_log = std::move(log);
+          });
+    }
+    if (opt.wants("append_batch")) {
+      const auto raw = baseline_rps(raw_t, n);
+      const double f = median_rps(franz_t, n);
+      if (raw) out.throughput("append_batch", "raw_write", raw_t, n);
+      out.throughput("append_batch", "franz", franz_t, n, {{"ratio", raw}}, ">=0.65x raw, >=15M rec/s",
+                     f >= target_append_rps && (!raw || f >= target_append_ratio * *raw));
+      out.info("append_batch", "franz", "disk_bytes_per_record", disk_bytes_per_record, "B",
+               fmt::format("franz stores {:.1f} B/record on disk in 1000-record batches", disk_bytes_per_record));
+      std::fflush(stdout);
+    }
+  }
+
+  // 4. read_verify, over the last append_batch runs' data.
+  if (opt.wants("read_verify")) {
+    const std::uint64_t n = opt.records;
+    const std::uint64_t expect = pl.expected_digest(n);
+    auto raw_pass = [&] {
+      const read_stats s = raw_read(read_raw_path);
+      if (s.records != n || s.digest != expect)
+        die("raw read: %" PRIu64 " records, digest %" PRIu64 " (expected %" PRIu64 ", %" PRIu64 ")", s.records,
+            s.digest, n, expect);
+      return s.time;
+    };
+    auto franz_pass = [&] {
+      const read_stats s = franz_read(*read_log);
+      if (s.records != n || s.digest != expect)
+        die("franz read: %" PRIu64 " records, digest %" PRIu64 " (expected %" PRIu64 ", %" PRIu64 ")", s.records,
+            s.digest, n, expect);
+      return s.time;
+    };
+    progress("read_verify warm-up pass (untimed)");
+    pair(0, [&] { (void)raw_pass(); }, [&] { (void)franz_pass(); });
+    std::vector<timing> raw_t, franz_t;
+    for (int rep = 0; rep < reps; ++rep) {
+      progress("read_verify run %d/%d", rep + 1, reps);
+      pair(rep, [&] { raw_t.push_back(raw_pass()); }, [&] { franz_t.push_back(franz_pass()); });
+    }
+    const auto raw = baseline_rps(raw_t, n);
+    const double f = median_rps(franz_t, n);
+    if (raw) out.throughput("read_verify", "raw_read", raw_t, n);
+    out.throughput("read_verify", "franz", franz_t, n, {{"ratio", raw}}, ">=40M rec/s", f >= target_read_rps);
+    std::fflush(stdout);
+  }
+  discard_log(read_log);
+  if (!read_raw_path.empty()) ::unlink(read_raw_path.c_str());
+
+  // 2. append_fsync.
+  if (opt.wants("append_fsync")) {
+    const std::uint64_t n = opt.fsync_records;
+    std::vector<timing> raw_t, franz_t;
+    for (int rep = 0; rep < reps; ++rep) {
+      progress("append_fsync run %d/%d (%" PRIu64 " records)", rep + 1, reps, n);
+      pair(
+          rep,
+          [&] {
+            const std::string path = fresh("rawsync") + ".dat";
+            prewarm(opt, footprint(n, 110));
+            raw_t.push_back(raw_write_batches(path, n, true, pl));
+            ::unlink(path.c_str());
+          },
+          [&] {
+            auto log = open_log(fresh("franzsync"));
+            prewarm(opt, footprint(n, 120));
+            franz_t.push_back(franz_append_batches(*log, n, true, pl));
+            discard_log(log);
+          });
+    }
+    const auto raw = baseline_rps(raw_t, n);
+    const double f = median_rps(franz_t, n);
+    if (raw) out.throughput("append_fsync", "raw_write+fds", raw_t, n);
+    out.throughput("append_fsync", "franz", franz_t, n, {{"ratio", raw}}, ">=5M rec/s", f >= target_fsync_rps);
+    if (raw) {
+      const double per_batch_us = 1e6 * static_cast<double>(batch_records) / *raw;
+      out.info("append_fsync", "raw_write+fds", "us_per_batch", per_batch_us,
+               "us", fmt::format("raw write()+fdatasync() of 100 KB takes {:.0f} us here (5M rec/s needs <= 200 us)",
+                                 per_batch_us));
+    }
+    std::fflush(stdout);
+  }
+
+  // 3. append_single: throughput (untimed loop) and latency (every call timed).
+  if (opt.wants("append_single")) {
+    const std::uint64_t n = opt.latency_appends;
+    std::vector<timing> rawb_t, raw1_t, franz_t, timed_t;
+    std::vector<double> p50, p99, p999, p9999, pmax, mean;
+    std::vector<std::uint32_t> samples(n);  // allocated and touched before any timing
+    double disk_bytes_per_record = 0;
+    for (int rep = 0; rep < reps; ++rep) {
+      progress("append_single run %d/%d (%" PRIu64 " appends, then %" PRIu64 " timed)", rep + 1, reps, n, n);
+      pair(
+          rep,
+          [&] {
+            const std::string path = fresh("raw1") + ".dat";
+            prewarm(opt, footprint(n, 110));
+            rawb_t.push_back(raw_write_batches(path, n, false, pl));
+            ::unlink(path.c_str());
+            prewarm(opt, footprint(n, 110));
+            raw1_t.push_back(raw_write_single(path, n, pl));
+            ::unlink(path.c_str());
+          },
+          [&] {
+            auto log = open_log(fresh("franz1"));
+            prewarm(opt, footprint(n, 200));
+            franz_t.push_back(franz_append_single(*log, n, pl, nullptr));
+            disk_bytes_per_record = static_cast<double>(log->size_bytes()) / static_cast<double>(n);
+            discard_log(log);
+          });
+      auto log = open_log(fresh("franzlat"));
+      prewarm(opt, footprint(n, 200));
+      timed_t.push_back(franz_append_single(*log, n, pl, &samples));
+      discard_log(log);
+      std::sort(samples.begin(), samples.end());
+      auto at = [&](double q) {  // nearest-rank percentile, ns, timer overhead subtracted
+        const auto rank = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(n))));
+        const double ns = static_cast<double>(samples[std::min<std::size_t>(rank, n) - 1]) / tm.ticks_per_ns;
+        return std::max(0.0, ns - tm.overhead_ns);
+      };
+      double sum = 0;
+      for (auto s : samples) sum += s;
+      p50.push_back(at(0.50));
+      p99.push_back(at(0.99));
+      p999.push_back(at(0.999));
+      p9999.push_back(at(0.9999));
+      pmax.push_back(at(1.0));
+      mean.push_back(std::max(0.0, sum / static_cast<double>(n) / tm.ticks_per_ns - tm.overhead_ns));
+    }
+    const auto rawb = baseline_rps(rawb_t, n);
+    const auto raw1 = baseline_rps(raw1_t, n);
+    if (rawb) {
+      out.throughput("append_single", "raw_write", rawb_t, n);
+      out.throughput("append_single", "raw_write_1rec", raw1_t, n);
+    }
+    out.throughput("append_single", "franz", franz_t, n, {{"ratio", rawb}, {"ratio_1rec", raw1}});
+    out.throughput("append_single", "franz_timed", timed_t, n);
+    out.latency("append_single", "p50", p50, tm.overhead_ns, "<=60 ns", median(p50) <= target_p50_ns);
+    out.latency("append_single", "p99", p99, tm.overhead_ns, "<=150 ns", median(p99) <= target_p99_ns);
+    out.latency("append_single", "p99.9", p999, tm.overhead_ns, nullptr, std::nullopt);
+    out.latency("append_single", "p99.99", p9999, tm.overhead_ns, nullptr, std::nullopt);
+    out.latency("append_single", "max", pmax, tm.overhead_ns, nullptr, std::nullopt);
+    out.latency("append_single", "mean", mean, tm.overhead_ns, nullptr, std::nullopt);
+    out.info("append_single", "franz", "disk_bytes_per_record", disk_bytes_per_record, "B",
+             fmt::format("franz stores {:.1f} B/record on disk in single-record batches", disk_bytes_per_record));
+    std::fflush(stdout);
+  }
+
+  // How busy the machine was besides this benchmark.
+  const machine_cpu cpu1 = sample_machine_cpu();
+  const double wall = cpu1.wall_s - cpu0.wall_s;
+  const double others = std::max(0.0, (cpu1.busy_s - cpu0.busy_s) - (cpu1.self_s - cpu0.self_s));
+  const double share = 100.0 * others / (wall * ncpu);
+  const double steal = 100.0 * (cpu1.steal_s - cpu0.steal_s) / (wall * ncpu);
+  if (opt.csv) {
+    std::printf("meta,,others_cpu_pct,%.1f,%%,,\nmeta,,steal_pct,%.1f,%%,,\nmeta,,wall_s,%.1f,s,,\n", share, steal,
+                wall);
+  } else {
+    out.meta("contention", fmt::format("other processes and kernel threads used {:.0f}% of the {} cpus during the "
+                                       "{:.0f} s run; steal {:.0f}%",
+                                       share, ncpu, wall, steal));
+  }
+  cleanup();
+  return 0;
+}
