@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -148,16 +149,44 @@ inline constexpr std::int32_t no_sequence = -1;
   return varint_size(static_cast<std::int64_t>(body)) + body;
 }
 
+// Copies n bytes; short copies (keys, small values) inline as two
+// overlapping loads and stores instead of a call into libc's memcpy.
+inline std::byte* put_raw(std::byte* dst, const char* src, std::size_t n) noexcept {
+  if (n <= 16) {
+    if (n >= 8) {
+      std::uint64_t a, b;
+      std::memcpy(&a, src, 8);
+      std::memcpy(&b, src + n - 8, 8);
+      std::memcpy(dst, &a, 8);
+      std::memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+      std::uint32_t a, b;
+      std::memcpy(&a, src, 4);
+      std::memcpy(&b, src + n - 4, 4);
+      std::memcpy(dst, &a, 4);
+      std::memcpy(dst + n - 4, &b, 4);
+    } else if (n > 0) {
+      dst[0] = static_cast<std::byte>(src[0]);
+      dst[n / 2] = static_cast<std::byte>(src[n / 2]);
+      dst[n - 1] = static_cast<std::byte>(src[n - 1]);
+    }
+    return dst + n;
+  }
+  std::memcpy(dst, src, n);
+  return dst + n;
+}
+
 // Writes one record; returns the byte after it. dst has record_size() room.
-inline std::byte* put_record(std::byte* dst, const record& r, std::int64_t ts_delta,
-                             std::int32_t offset_delta) noexcept {
+// body is record_body_size(r, ts_delta, offset_delta), if the caller has it.
+inline std::byte* put_record(std::byte* dst, const record& r, std::int64_t ts_delta, std::int32_t offset_delta,
+                             std::size_t body = 0) noexcept {
   auto put_bytes = [](std::byte* p, bytes_view b) {
     if (b.data() == nullptr) return put_varint(p, -1);
     p = put_varint(p, static_cast<std::int64_t>(b.size()));
-    if (!b.empty()) std::memcpy(p, b.data(), b.size());
-    return p + b.size();
+    return put_raw(p, b.data(), b.size());
   };
-  dst = put_varint(dst, static_cast<std::int64_t>(record_body_size(r, ts_delta, offset_delta)));
+  if (body == 0) body = record_body_size(r, ts_delta, offset_delta);
+  dst = put_varint(dst, static_cast<std::int64_t>(body));
   *dst++ = std::byte{0};  // record attributes: unused, zero
   dst = put_varint(dst, ts_delta);
   dst = put_varint(dst, offset_delta);
@@ -194,6 +223,33 @@ struct batch_times {
   }
 };
 
+// One pass over recs for the append path: checks every timestamp (>= 0 or
+// none), sets t.first and t.max, and returns the records section size, or
+// nullopt (with *bad set to the offending timestamp) if one is negative.
+// t.default_ts and t.force_default must be set by the caller.
+// bodies (recs.size() entries) receives each record's body size, so the
+// encoder does not compute it a second time.
+[[nodiscard]] inline std::optional<std::size_t> measure(std::span<const record> recs, batch_times& t,
+                                                        std::int64_t* bad, std::uint32_t* bodies) noexcept {
+  t.first = t.of(recs[0]);
+  std::int64_t max = t.first;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    const record& r = recs[i];
+    if (r.ts.value() < -1) [[unlikely]] {
+      *bad = r.ts.value();
+      return std::nullopt;
+    }
+    const std::int64_t ts = t.of(r);
+    max = ts > max ? ts : max;
+    const std::size_t body = record_body_size(r, ts - t.first, static_cast<std::int32_t>(i));
+    bodies[i] = static_cast<std::uint32_t>(body);
+    n += varint_size(static_cast<std::int64_t>(body)) + body;
+  }
+  t.max = max;
+  return n;
+}
+
 [[nodiscard]] inline batch_times times_of(std::span<const record> recs, std::int64_t now_ms) noexcept {
   batch_times t{0, -1, now_ms};
   if (recs.empty()) return t;
@@ -213,9 +269,11 @@ struct batch_times {
 }
 
 // Writes the uncompressed records section; returns its end.
-inline std::byte* put_records(std::byte* dst, std::span<const record> recs, const batch_times& t) noexcept {
+// bodies: the sizes measure() produced, or nullptr to compute them here.
+inline std::byte* put_records(std::byte* dst, std::span<const record> recs, const batch_times& t,
+                              const std::uint32_t* bodies = nullptr) noexcept {
   for (std::size_t i = 0; i < recs.size(); ++i) {
-    dst = put_record(dst, recs[i], t.of(recs[i]) - t.first, static_cast<std::int32_t>(i));
+    dst = put_record(dst, recs[i], t.of(recs[i]) - t.first, static_cast<std::int32_t>(i), bodies ? bodies[i] : 0);
   }
   return dst;
 }
@@ -245,8 +303,9 @@ inline void seal_batch(std::byte* batch, std::size_t records_bytes, std::int32_t
 // Encodes an uncompressed batch of recs at dst, which has
 // batch_header_size + records_size(recs, t) bytes of room. Returns the size.
 inline std::size_t encode_batch(std::byte* dst, std::span<const record> recs, const batch_times& t,
-                                const batch_params& p) noexcept {
-  std::byte* end = put_records(dst + batch_header_size, recs, t);
+                                const batch_params& p,
+                                const std::uint32_t* bodies = nullptr) noexcept {
+  std::byte* end = put_records(dst + batch_header_size, recs, t, bodies);
   const auto records_bytes = static_cast<std::size_t>(end - dst) - batch_header_size;
   seal_batch(dst, records_bytes, static_cast<std::int32_t>(recs.size()),
              static_cast<std::int32_t>(recs.size()) - 1, p, t.first, t.max);

@@ -179,50 +179,59 @@ class basic_log {
   // flush.messages or flush.ms make this append flush and the fsync fails,
   // the batch was written but the error is returned and the log goes offline.
   [[nodiscard]] result<append_info> append(std::span<const record> recs, const format::batch_params& params = {}) {
-    FRANZ_TRY(check_writable());
-    if (recs.empty()) return make_error(errc::invalid_record, "append of an empty batch");
+    if (!writable()) [[unlikely]] return not_writable();
+    if (recs.empty()) [[unlikely]] return make_error(errc::invalid_record, "append of an empty batch");
     const std::int64_t now = clk_->now_ms();
-    format::batch_times t{};
-    if (cfg_.message_timestamp_type == timestamp_type::log_append_time) {
-      t = {now, now, now, true};
-    } else {
-      for (const auto& r : recs)
-        if (r.ts.value() < -1)
-          return make_error(errc::invalid_timestamp, fmt::format("timestamp {} is negative", r.ts.value()));
-      t = format::times_of(recs, now);
-    }
-    const std::span<const record> encode = recs;
-    const std::size_t records_bytes = format::records_size(encode, t);
+    const bool append_time = cfg_.message_timestamp_type == timestamp_type::log_append_time;
+    // Under LogAppendTime every record gets now and the stored deltas are 0.
+    format::batch_times t{now, now, now, append_time};
+    std::int64_t bad_ts = 0;
+    if (bodies_.size() < recs.size()) bodies_.resize(recs.size());
+    const auto measured = format::measure(recs, t, &bad_ts, bodies_.data());
+    if (!measured) [[unlikely]]
+      return make_error(errc::invalid_timestamp, fmt::format("timestamp {} is negative", bad_ts));
+    const std::size_t records_bytes = *measured;
     const std::int64_t base = log_end_.load(std::memory_order_relaxed);
     const std::int64_t last = base + static_cast<std::int64_t>(recs.size()) - 1;
     format::batch_params p = params;
     p.base_offset = base;
     p.attributes = static_cast<std::uint16_t>(params.attributes & ~format::attr_compression_mask);
-    if (cfg_.message_timestamp_type == timestamp_type::log_append_time) p.attributes |= format::attr_timestamp_type;
+    if (append_time) p.attributes |= format::attr_timestamp_type;
+    const auto count = static_cast<std::int64_t>(recs.size());
 
     const compression codec = cfg_.compression_type.value_or(compression::none);
     if (codec == compression::none) {
       const std::size_t n = format::batch_header_size + records_bytes;
-      FRANZ_TRY(check_size(n));
-      FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(n, last, now));
-      const std::size_t wrote = format::encode_batch(dst, encode, t, p);
-      return finish_append(wrote, base, last, t.max, now, static_cast<std::int64_t>(recs.size()));
+      if (too_large(n)) [[unlikely]] return size_error(n);
+      if (n < pwrite_threshold) {
+        // Small: encode straight into the mapping.
+        FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(n, last, now, /*mapped=*/true));
+        format::encode_batch(dst, recs, t, p, bodies_.data());
+        return finish_append(n, base, last, t.max, now, count);
+      }
+      // Large: encode into scratch (hot in cache), then one pwrite.
+      if (scratch_.size() < n) scratch_.resize(n);
+      format::encode_batch(scratch_.data(), recs, t, p, bodies_.data());
+      FRANZ_TRY(store(scratch_.data(), n, last, now));
+      return finish_append(n, base, last, t.max, now, count);
     }
     // Compressed: encode the records into scratch, compress into a second
-    // scratch area, then copy the finished batch into the segment.
-    scratch_.resize(records_bytes);
-    format::put_records(scratch_.data(), encode, t);
-    packed_.resize(format::batch_header_size + codec::compressed_bound(codec, records_bytes));
-    FRANZ_ASSIGN_OR_RETURN(const std::size_t csize,
-                           codec::compress(codec, scratch_, packed_.data() + format::batch_header_size));
+    // scratch area behind a header, then store the finished batch.
+    if (scratch_.size() < records_bytes) scratch_.resize(records_bytes);
+    format::put_records(scratch_.data(), recs, t, bodies_.data());
+    const std::size_t bound = format::batch_header_size + codec::compressed_bound(codec, records_bytes);
+    if (packed_.size() < bound) packed_.resize(bound);
+    FRANZ_ASSIGN_OR_RETURN(
+        const std::size_t csize,
+        codec::compress(codec, std::span<const std::byte>(scratch_.data(), records_bytes),
+                        packed_.data() + format::batch_header_size));
     p.attributes |= static_cast<std::uint16_t>(codec);
-    format::seal_batch(packed_.data(), csize, static_cast<std::int32_t>(recs.size()),
-                       static_cast<std::int32_t>(recs.size()) - 1, p, t.first, t.max);
+    format::seal_batch(packed_.data(), csize, static_cast<std::int32_t>(count), static_cast<std::int32_t>(count) - 1,
+                       p, t.first, t.max);
     const std::size_t n = format::batch_header_size + csize;
-    FRANZ_TRY(check_size(n));
-    FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(n, last, now));
-    std::memcpy(dst, packed_.data(), n);
-    return finish_append(n, base, last, t.max, now, static_cast<std::int64_t>(recs.size()));
+    if (too_large(n)) [[unlikely]] return size_error(n);
+    FRANZ_TRY(store(packed_.data(), n, last, now));
+    return finish_append(n, base, last, t.max, now, count);
   }
 
   [[nodiscard]] result<append_info> append(const record& r) { return append(std::span<const record>(&r, 1)); }
@@ -233,8 +242,8 @@ class basic_log {
   // (CORRUPT_MESSAGE), header and records (INVALID_RECORD), codec
   // (UNSUPPORTED_COMPRESSION_TYPE), size (RECORD_TOO_LARGE).
   [[nodiscard]] result<append_info> append_batch(std::span<const std::byte> batch) {
-    FRANZ_TRY(check_writable());
-    FRANZ_TRY(check_size(batch.size()));
+    if (!writable()) [[unlikely]] return not_writable();
+    if (too_large(batch.size())) [[unlikely]] return size_error(batch.size());
     const auto probe = format::probe_batch(batch.data(), batch.size());
     if (probe.kind != format::batch_probe::ok || probe.size != batch.size())
       return make_error(errc::corrupt_message,
@@ -245,17 +254,23 @@ class basic_log {
     const std::int64_t now = clk_->now_ms();
     const std::int64_t base = log_end_.load(std::memory_order_relaxed);
     const std::int64_t last = base + in.header().last_offset_delta;
-    FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(batch.size(), last, now));
-    std::memcpy(dst, batch.data(), batch.size());
-    format::store_le(dst, base);
+    // The header is patched in a copy; the body is stored as it came.
+    std::byte head[format::batch_header_size];
+    std::memcpy(head, batch.data(), sizeof head);
+    format::store_le(head, base);
     std::int64_t max_ts = in.header().max_timestamp;
     if (cfg_.message_timestamp_type == timestamp_type::log_append_time) {
       max_ts = now;
-      format::store_le(dst + offsetof(format::batch_header, max_timestamp), now);
-      format::store_le(dst + offsetof(format::batch_header, attributes),
+      format::store_le(head + offsetof(format::batch_header, max_timestamp), now);
+      format::store_le(head + offsetof(format::batch_header, attributes),
                        static_cast<std::uint16_t>(in.header().attributes | format::attr_timestamp_type));
-      format::store_le(dst + offsetof(format::batch_header, checksum), format::checksum_of(dst, batch.size()));
+      XXH3_state_t st;
+      XXH3_64bits_reset(&st);
+      XXH3_64bits_update(&st, head + format::checksummed_from, sizeof head - format::checksummed_from);
+      XXH3_64bits_update(&st, batch.data() + sizeof head, batch.size() - sizeof head);
+      format::store_le(head + offsetof(format::batch_header, checksum), XXH3_64bits_digest(&st));
     }
+    FRANZ_TRY(store(head, sizeof head, last, now, batch.subspan(sizeof head)));
     return finish_append(batch.size(), base, last, max_ts, now, in.record_count());
   }
 
@@ -560,19 +575,23 @@ class basic_log {
     return segs->empty() ? 0 : (*segs)[index_of_segment(*segs, off)]->base_offset();
   }
 
-  [[nodiscard]] status check_writable() const {
+  [[nodiscard]] bool writable() const noexcept { return !closed_ && !offline_; }
+  [[nodiscard]] error not_writable() const {
     if (closed_) return make_error(errc::illegal_state, fmt::format("{}: the log is closed", dir_));
-    if (offline_)
-      return make_error(errc::log_offline,
-                        fmt::format("{}: an earlier I/O error took the log offline; close and reopen it", dir_));
+    return make_error(errc::log_offline,
+                      fmt::format("{}: an earlier I/O error took the log offline; close and reopen it", dir_));
+  }
+  [[nodiscard]] status check_writable() const {
+    if (!writable()) [[unlikely]] return not_writable();
     return {};
   }
-  [[nodiscard]] status check_size(std::size_t n) const {
-    if (static_cast<std::int64_t>(n) > cfg_.max_batch_bytes())
-      return make_error(errc::record_too_large,
-                        fmt::format("a {}-byte batch exceeds the limit of {} bytes (max.message.bytes {}, segment.bytes {})",
-                                    n, cfg_.max_batch_bytes(), cfg_.max_message_bytes, cfg_.segment_bytes));
-    return {};
+  [[nodiscard]] bool too_large(std::size_t n) const noexcept {
+    return static_cast<std::int64_t>(n) > cfg_.max_batch_bytes();
+  }
+  [[nodiscard]] error size_error(std::size_t n) const {
+    return make_error(errc::record_too_large,
+                      fmt::format("a {}-byte batch exceeds the limit of {} bytes (max.message.bytes {}, segment.bytes {})",
+                                  n, cfg_.max_batch_bytes(), cfg_.max_message_bytes, cfg_.segment_bytes));
   }
 
   // Takes the log offline after an I/O error of uncertain effect. A full
@@ -589,15 +608,40 @@ class basic_log {
   [[nodiscard]] error sync_failed(status s) { return sync_failed(std::move(s).error()); }
   [[nodiscard]] error go_offline(status s) { return go_offline(std::move(s).error()); }
 
+  // Batches at least this big are written with pwrite, smaller ones with
+  // stores into the mapping (see segment.hpp for why).
+  static constexpr std::size_t pwrite_threshold = 8192;
+
   // Rolls if needed and reserves n bytes for a batch ending at `last`.
-  [[nodiscard]] result<std::byte*> place(std::size_t n, std::int64_t last, std::int64_t now) {
+  // mapped: the caller will store through the mapping, so prefault ahead —
+  // unless an fsync came within the last window of bytes: prefaulted but
+  // unwritten pages would then be written back as zeros.
+  [[nodiscard]] result<std::byte*> place(std::size_t n, std::int64_t last, std::int64_t now, bool mapped) {
     if (active_->needs_roll(n, last, now, cfg_)) FRANZ_TRY(roll());
-    // Prefault only once a window's worth of bytes went by without an fsync:
-    // under frequent fsyncs, prefaulted pages would be written back as zeros.
-    const bool prefault = bytes_since_flush_ >= (1u << 20);
+    const bool prefault = mapped && bytes_since_flush_ >= segment::prefault_window;
     auto dst = active_->reserve(n, cfg_, prefault);
-    if (!dst && dst.code() != errc::out_of_space) return go_offline(std::move(dst).error());
+    if (!dst) return go_offline(std::move(dst).error());
     return dst;
+  }
+
+  // Stores a finished batch of n bytes from src (plus an optional tail
+  // written right after it) at the log end: through the mapping when small,
+  // with pwrite when large. Nothing is published until finish_append.
+  [[nodiscard]] status store(const std::byte* src, std::size_t n, std::int64_t last, std::int64_t now,
+                             std::span<const std::byte> tail = {}) {
+    const std::size_t total = n + tail.size();
+    const bool mapped = total < pwrite_threshold;
+    FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(total, last, now, mapped));
+    if (mapped) {
+      std::memcpy(dst, src, n);
+      if (!tail.empty()) std::memcpy(dst + n, tail.data(), tail.size());
+      return {};
+    }
+    if (auto s = active_->write_reserved(src, n); !s.ok()) return go_offline(std::move(s));
+    if (!tail.empty()) {
+      if (auto s = active_->write_reserved(tail.data(), tail.size(), n); !s.ok()) return go_offline(std::move(s));
+    }
+    return {};
   }
 
   [[nodiscard]] result<append_info> finish_append(std::size_t n, std::int64_t base, std::int64_t last,
@@ -926,13 +970,15 @@ class basic_log {
   std::int64_t checkpoint_log_start_ = -1;  // as persisted in the checkpoint
   std::int64_t synced_from_base_ = 0;      // first segment that may hold unsynced data
   std::int64_t messages_since_flush_ = 0;
-  std::uint64_t bytes_since_flush_ = 0;
+  // Starts "long ago" so a fresh log prefaults from its first append.
+  std::uint64_t bytes_since_flush_ = segment::prefault_window;
   std::int64_t last_flush_ms_ = 0;
   bool dir_dirty_ = false;
   bool offline_ = false;
   bool closed_ = false;
-  std::vector<std::byte> scratch_;
-  std::vector<std::byte> packed_;
+  std::vector<std::byte> scratch_;     // large batches are encoded here
+  std::vector<std::byte> packed_;      // compressed batches
+  std::vector<std::uint32_t> bodies_;  // record body sizes from measure()
   recovery_report report_;
 };
 

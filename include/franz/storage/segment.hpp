@@ -2,12 +2,15 @@
 //
 // The .log file is mapped once, MAP_SHARED, at the segment's capacity
 // (segment.bytes rounded to pages: address space only). The writer encodes
-// batches straight into the mapping: no write() per append, no copy through
-// a user buffer. The file grows with fallocate in chunks ahead of the
-// writer, so a store can never fault with SIGBUS on a full disk; ENOSPC
-// surfaces from fallocate, before a byte of the batch is written. The next
-// window of pages is prefaulted (MADV_POPULATE_WRITE) so single-record
-// appends do not take page faults on the hot path.
+// small batches straight into the mapping: no system call per append. The
+// file grows with fallocate in chunks ahead of the writer, so a store can
+// never fault with SIGBUS on a full disk; ENOSPC surfaces from fallocate,
+// before a byte of the batch is written. For small appends the next window
+// of pages is prefaulted (MADV_POPULATE_WRITE) so they take no page faults.
+// Large batches are written with pwrite into the reserved space instead:
+// the kernel copies into the page cache faster than it can zero-fill,
+// prefault and page_mkwrite fresh mapped pages (readers still see the bytes
+// through the mapping: the page cache is shared).
 //
 // Readers see bytes below size(), published with a release store after the
 // batch and its index entries are complete.
@@ -358,19 +361,21 @@ class basic_segment {
     return c;
   }
 
-  // Stops prefaulting ahead of the writer for now (called after an fsync:
-  // prefaulted-but-unwritten pages would be written back as zeros).
-  void skip_prefault() noexcept { populated_ = std::max(populated_, size()); }
+  // Writes n bytes at offset `at` past the published end, into space that
+  // reserve() set aside (used for large batches instead of mmap stores).
+  [[nodiscard]] status write_reserved(const std::byte* src, std::size_t n, std::uint64_t at = 0) {
+    return log_.pwrite(src, n, size() + at);
+  }
+
+  // 1 MiB of pages prefaulted ahead of the writer: a single populate call
+  // every 1 MiB keeps page faults off ~all small appends (p99.9).
+  static constexpr std::uint64_t prefault_window = 1 << 20;
 
   [[nodiscard]] error corrupt_at(std::uint64_t pos, std::string_view why) const {
     return make_error(errc::corrupt_message, fmt::format("{} at byte {}: {}", log_.path(), pos, why));
   }
 
  private:
-  // 1 MiB of pages prefaulted ahead of the writer: a single populate call
-  // every 1 MiB keeps page faults off ~all appends (p99.9) at small cost.
-  static constexpr std::uint64_t prefault_window = 1 << 20;
-
   basic_segment(FS& fs, std::string dir, std::int64_t base) : fs_(&fs), dir_(std::move(dir)), base_(base) {}
 
   [[nodiscard]] status open_files(const log_config& cfg, bool create) {
