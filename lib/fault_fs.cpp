@@ -97,6 +97,7 @@ status fault_fs::close(int fd) {
 status fault_fs::pwrite(int fd, const void* buf, std::size_t n, std::uint64_t off) {
   std::lock_guard g(mu_);
   if (down_) return down_error("pwrite");
+  if (write_errno_ != 0) return errno_error(write_errno_, "pwrite: injected error");
   auto size = real_.file_size(fd);
   if (!size) return std::move(size).error();
   if (off + n > *size) FRANZ_TRY(charge(off + n - *size));
@@ -106,6 +107,7 @@ status fault_fs::pwrite(int fd, const void* buf, std::size_t n, std::uint64_t of
 status fault_fs::write(int fd, const void* buf, std::size_t n) {
   std::lock_guard g(mu_);
   if (down_) return down_error("write");
+  if (write_errno_ != 0) return errno_error(write_errno_, "write: injected error");
   FRANZ_TRY(charge(n));
   return real_.write(fd, buf, n);
 }

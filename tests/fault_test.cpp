@@ -151,6 +151,9 @@ TEST_CASE("an fsync failing with EIO at any step surfaces, is never acknowledged
 
 TEST_CASE("ENOSPC on append is a clear error, leaves no partial batch, and appends resume once space is freed",
           "[fault][enospc]") {
+  // Small batches are stored through the mapping, large ones with pwrite.
+  const std::size_t value_size = GENERATE(200, 2000);
+  INFO("value size " << value_size);
   temp_dir d;
   const std::string dir = d.sub("t-0");
   io::fault_fs fs;
@@ -163,7 +166,8 @@ TEST_CASE("ENOSPC on append is a clear error, leaves no partial batch, and appen
     for (int i = 0; i < 10000 && !full; ++i) {
       std::vector<owned_record> owned;
       std::vector<record> recs;
-      for (int j = 0; j < 10; ++j) owned.push_back(make_record(static_cast<std::int64_t>(acked.size()) + j, 200));
+      for (int j = 0; j < 10; ++j)
+        owned.push_back(make_record(static_cast<std::int64_t>(acked.size()) + j, value_size));
       for (auto& o : owned) recs.push_back(o.view());
       const auto end_before = l->log_end_offset();
       auto info = l->append(recs);
@@ -182,10 +186,47 @@ TEST_CASE("ENOSPC on append is a clear error, leaves no partial batch, and appen
     CHECK(read_all(*l).size() == acked.size());
     // Space is freed: work resumes on the same log object.
     fs.set_space_budget(std::nullopt);
-    owned_record r = make_record(static_cast<std::int64_t>(acked.size()), 200);
+    owned_record r = make_record(static_cast<std::int64_t>(acked.size()), value_size);
     REQUIRE(l->append(r.view()).ok());
     acked.push_back(r);
     REQUIRE(l->close().ok());
+  }
+  auto l = open_on(fs, dir, cfg);
+  auto got = read_all(*l);
+  REQUIRE(got.size() == acked.size());
+  require_contains(got, acked);
+}
+
+TEST_CASE("a write failing with EIO fails the append, publishes nothing and takes the log offline", "[fault][eio]") {
+  temp_dir d;
+  const std::string dir = d.sub("t-0");
+  io::fault_fs fs;
+  auto cfg = small_config(1 << 20);
+  std::vector<owned_record> acked;
+  {
+    auto l = open_on(fs, dir, cfg);
+    for (int i = 0; i < 5; ++i) {
+      owned_record r = make_record(i, 50);
+      REQUIRE(l->append(r.view()).ok());
+      acked.push_back(r);
+    }
+    REQUIRE(l->flush().ok());
+    fs.fail_writes(EIO);
+    // A batch large enough to be stored with pwrite.
+    std::vector<owned_record> owned;
+    std::vector<record> recs;
+    for (int i = 0; i < 20; ++i) owned.push_back(make_record(5 + i, 1000));
+    for (auto& o : owned) recs.push_back(o.view());
+    auto info = l->append(recs);
+    REQUIRE_FALSE(info.ok());
+    CHECK(info.code() == errc::kafka_storage_error);
+    CHECK(info.error().sys_errno == EIO);
+    CHECK(l->offline());
+    CHECK(l->log_end_offset() == offset{5});
+    CHECK(read_all(*l).size() == 5);
+    owned_record again = make_record(99);
+    CHECK(l->append(again.view()).code() == errc::log_offline);
+    fs.fail_writes(0);
   }
   auto l = open_on(fs, dir, cfg);
   auto got = read_all(*l);

@@ -10,7 +10,8 @@
 //    (the page cache survives a kill -9);
 //  - fail_fsync_at(n): the n-th sync call from now fails with EIO;
 //  - set_space_budget(bytes): writes and fallocates that would allocate
-//    more than the budget fail with ENOSPC, writing nothing.
+//    more than the budget fail with ENOSPC, writing nothing;
+//  - fail_writes(errno): every write/pwrite fails with that errno (0 stops).
 //
 // Directories themselves (mkdir) are treated as durable at once.
 // Thread-safety: all members lock one mutex; safe from any thread.
@@ -47,6 +48,10 @@ class fault_fs {
   void fail_fsync_at(std::uint64_t n) {
     std::lock_guard g(mu_);
     fail_sync_at_ = sync_calls_ + n;
+  }
+  void fail_writes(int err) {
+    std::lock_guard g(mu_);
+    write_errno_ = err;
   }
   void set_space_budget(std::optional<std::uint64_t> bytes) {
     std::lock_guard g(mu_);
@@ -130,6 +135,7 @@ class fault_fs {
   std::uint64_t sync_calls_ = 0;
   std::uint64_t fail_sync_at_ = 0;  // 0: never
   std::optional<std::uint64_t> space_budget_;
+  int write_errno_ = 0;
   std::map<int, open_file> fds_;
   std::map<std::uint64_t, file_id> live_ids_;  // inode -> id
   file_id next_id_ = 1;
