@@ -465,7 +465,7 @@ class record_decoder {
 
   // Decodes the next record into out. Returns true with a record, false at
   // the end; check status() after false to tell the end from corruption.
-  bool next(record_view& out) noexcept {
+  [[gnu::always_inline]] bool next(record_view& out) noexcept {
     if (left_ == 0) {
       if (p_ != end_) fail("bytes left after the last record");
       return false;
