@@ -5,21 +5,9 @@
 
 namespace franz {
 
-using franz::test::make_record;
-using franz::test::owned_record;
-using franz::test::read_all;
-using franz::test::small_config;
-using franz::test::temp_dir;
+using namespace franz::test;  // temp_dir, make_record, read_all, opts_for, ...
 
 namespace {
-
-using fault_log = basic_log<io::fault_fs>;
-
-log_options opts_for(log_config c) {
-  log_options o;
-  o.config = c;
-  return o;
-}
 
 std::unique_ptr<fault_log> open_on(io::fault_fs& fs, const std::string& dir, log_config c) {
   auto l = fault_log::open(dir, opts_for(c), fs);

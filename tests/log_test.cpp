@@ -12,11 +12,7 @@
 
 namespace franz {
 
-using franz::test::make_record;
-using franz::test::owned_record;
-using franz::test::read_all;
-using franz::test::small_config;
-using franz::test::temp_dir;
+using namespace franz::test;  // temp_dir, make_record, read_all, opts_for, ...
 
 namespace {
 
@@ -25,13 +21,6 @@ std::unique_ptr<log> open_log(const std::string& dir, log_options opts = {}) {
   INFO((l.ok() ? std::string() : l.error().to_string()));
   REQUIRE(l.ok());
   return std::move(*l);
-}
-
-log_options with(log_config c, const clock* clk = &system_clock::instance()) {
-  log_options o;
-  o.config = c;
-  o.clk = clk;
-  return o;
 }
 
 // Appends `batches` batches of `per_batch` records; returns what was written.
@@ -137,7 +126,7 @@ TEST_CASE("null key, empty value and headers survive the round trip", "[log]") {
 TEST_CASE("record timestamps: explicit ones are kept, missing ones get the clock's now", "[log]") {
   temp_dir d;
   manual_clock clk(1'000'000);
-  auto l = open_log(d.sub("t-0"), with(small_config(), &clk));
+  auto l = open_log(d.sub("t-0"), opts_for(small_config(), &clk));
   owned_record a = make_record(0, 10, 5'000), b = make_record(1, 10, -1), c = make_record(2, 10, 4'000);
   const record recs[] = {a.view(), b.view(), c.view()};
   auto info = l->append(recs);
@@ -155,19 +144,17 @@ TEST_CASE("LogAppendTime replaces every record timestamp with the append time", 
   manual_clock clk(2'000'000);
   auto cfg = small_config();
   cfg.message_timestamp_type = timestamp_type::log_append_time;
-  auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
   owned_record a = make_record(0, 10, 5), b = make_record(1, 10, 7);
   const record recs[] = {a.view(), b.view()};
   REQUIRE(l->append(recs).ok());
   // A pre-encoded batch gets the append time too.
   clk.advance(10);
   std::vector<std::byte> buf(1024);
-  const record one[] = {make_record(2, 10, 9).view()};
   owned_record keep = make_record(2, 10, 9);
-  const record one2[] = {keep.view()};
-  (void)one;
-  const auto t = format::times_of(one2, 0);
-  const std::size_t n = format::encode_batch(buf.data(), one2, t, {});
+  const record one[] = {keep.view()};
+  const auto t = format::times_of(one, 0);
+  const std::size_t n = format::encode_batch(buf.data(), one, t, {});
   REQUIRE(l->append_batch(std::span<const std::byte>(buf.data(), n)).ok());
   auto got = read_all(*l);
   REQUIRE(got.size() == 3);
@@ -244,7 +231,7 @@ TEST_CASE("max_offset bounds a read to whole batches below it (durable reads)", 
 TEST_CASE("roll on segment.bytes: every sealed segment stays within segment.bytes", "[log][roll]") {
   temp_dir d;
   auto cfg = small_config(2048);
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   auto all = fill(*l, 60, 3, 40);
   auto segs = l->segments();
   REQUIRE(segs.size() > 5);
@@ -265,7 +252,7 @@ TEST_CASE("roll on segment.ms: the first append after segment.ms starts a new se
   manual_clock clk;
   auto cfg = small_config(1 << 20);
   cfg.segment_ms = 1000;
-  auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
   fill(*l, 3, 2);
   clk.advance(999);
   fill(*l, 1, 2);
@@ -281,7 +268,7 @@ TEST_CASE("roll on segment.ms also happens from tick() without an append", "[log
   manual_clock clk;
   auto cfg = small_config(1 << 20);
   cfg.segment_ms = 1000;
-  auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
   fill(*l, 1, 2);
   REQUIRE(l->tick().ok());
   CHECK(l->segments().size() == 1);
@@ -295,7 +282,7 @@ TEST_CASE("roll when the offset index is full", "[log][roll]") {
   auto cfg = small_config(1 << 20);
   cfg.segment_index_bytes = 48;  // 6 offset entries
   cfg.index_interval_bytes = 0;  // an entry for every batch after the first
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   // One timestamp for all, so the time index never fills first.
   auto all = fill(*l, 30, 1, 20, 1'000);
   auto segs = l->segments();
@@ -314,7 +301,7 @@ TEST_CASE("roll when the time index is full", "[log][roll]") {
   cfg.index_interval_bytes = 0;
   auto l = open_log(d.sub("t-0"));
   l.reset();
-  l = open_log(d.sub("t-1"), with(cfg));
+  l = open_log(d.sub("t-1"), opts_for(cfg));
   std::vector<owned_record> all;
   for (int i = 0; i < 20; ++i) {
     owned_record r = make_record(i, 20, 1'000 + i);  // rising timestamps
@@ -331,7 +318,7 @@ TEST_CASE("every offset is found at every segment boundary and between index ent
   temp_dir d;
   auto cfg = small_config(1500);
   cfg.index_interval_bytes = 100;
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   // Batches of varied size so entries fall at varied offsets.
   std::vector<owned_record> all;
   for (int b = 0; b < 80; ++b) {
@@ -350,7 +337,7 @@ TEST_CASE("every offset is found at every segment boundary and between index ent
   }
   // Reopening (indexes loaded from disk, not rebuilt) finds the same.
   l.reset();
-  l = open_log(d.sub("t-0"), with(cfg));
+  l = open_log(d.sub("t-0"), opts_for(cfg));
   CHECK(l->recovery().indexes_rebuilt == 0);
   for (std::int64_t o = 0; o < end; ++o) {
     auto rd = l->read(offset{o}, 1);
@@ -367,7 +354,7 @@ TEST_CASE("index.interval.bytes: one offset-index entry each time more than the 
     temp_dir d;
     auto cfg = small_config(1 << 20);
     cfg.index_interval_bytes = interval;
-    auto l = open_log(d.sub("t-0"), with(cfg));
+    auto l = open_log(d.sub("t-0"), opts_for(cfg));
     std::uint64_t since = 0;
     std::size_t expected = 0;
     for (int b = 0; b < 40; ++b) {
@@ -391,7 +378,7 @@ TEST_CASE("offsets_for_time returns the first record whose timestamp is >= the t
   temp_dir d;
   auto cfg = small_config(1200);
   cfg.index_interval_bytes = 64;
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   // Mostly rising timestamps with repeats and a few that go backwards.
   std::vector<std::int64_t> ts;
   std::vector<owned_record> all;
@@ -425,7 +412,7 @@ TEST_CASE("offsets_for_time returns the first record whose timestamp is >= the t
 
 TEST_CASE("offsets_for_time never answers below the log start", "[log][time]") {
   temp_dir d;
-  auto l = open_log(d.sub("t-0"), with(small_config()));
+  auto l = open_log(d.sub("t-0"), opts_for(small_config()));
   for (int i = 0; i < 10; ++i) {
     owned_record r = make_record(i, 10, 100 + i);
     REQUIRE(l->append(r.view()).ok());
@@ -442,7 +429,7 @@ TEST_CASE("retention.ms deletes sealed segments whose newest record is older, ne
   manual_clock clk(1'000'000);
   auto cfg = small_config(1024);
   cfg.retention_ms = 5'000;
-  auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
   fill(*l, 20, 2, 40, clk.now_ms());  // old records
   const auto old_segments = l->segments().size();
   REQUIRE(old_segments > 3);
@@ -468,7 +455,7 @@ TEST_CASE("retention.ms keeps a segment with any record newer than the limit", "
   manual_clock clk(1'000'000);
   auto cfg = small_config(1024);
   cfg.retention_ms = 1'000;
-  auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
   fill(*l, 10, 2, 40, 1'000'000);
   fill(*l, 10, 2, 40, 1'500'000);  // newer records
   clk.set(1'500'500);
@@ -486,7 +473,7 @@ TEST_CASE("retention.bytes deletes the oldest segments until the log fits, never
   temp_dir d;
   auto cfg = small_config(1024);
   cfg.retention_bytes = 3000;
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   fill(*l, 40, 2, 40);
   REQUIRE(l->size_bytes() > 3000);
   auto deleted = l->enforce_retention();
@@ -502,7 +489,7 @@ TEST_CASE("retention.bytes deletes the oldest segments until the log fits, never
   CHECK(got.back().off == l->log_end_offset().value() - 1);
 
   cfg.retention_bytes = 0;
-  auto l0 = open_log(d.sub("t-1"), with(cfg));
+  auto l0 = open_log(d.sub("t-1"), opts_for(cfg));
   fill(*l0, 40, 2, 40);
   REQUIRE(l0->enforce_retention().ok());
   CHECK(l0->segments().size() == 1);
@@ -511,7 +498,7 @@ TEST_CASE("retention.bytes deletes the oldest segments until the log fits, never
 TEST_CASE("delete_records moves the log start, survives reopen and deletes whole segments below it", "[log][delete]") {
   temp_dir d;
   auto cfg = small_config(1024);
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   auto all = fill(*l, 30, 2, 40);
   const auto segs_before = l->segments().size();
   auto r = l->delete_records(offset{25});
@@ -527,14 +514,14 @@ TEST_CASE("delete_records moves the log start, survives reopen and deletes whole
   CHECK(*l->delete_records(offset{10}) == offset{25});
   CHECK(l->delete_records(offset{61}).code() == errc::offset_out_of_range);
   l.reset();
-  l = open_log(d.sub("t-0"), with(cfg));
+  l = open_log(d.sub("t-0"), opts_for(cfg));
   CHECK(l->log_start_offset() == offset{25});
   CHECK(read_all(*l).front().off == 25);
 }
 
 TEST_CASE("delete_records to the log end empties the log and appends continue from there", "[log][delete]") {
   temp_dir d;
-  auto l = open_log(d.sub("t-0"), with(small_config(1 << 20)));
+  auto l = open_log(d.sub("t-0"), opts_for(small_config(1 << 20)));
   fill(*l, 3, 5);
   REQUIRE(l->delete_records(offset{15}).ok());
   CHECK(l->log_start_offset() == offset{15});
@@ -549,7 +536,7 @@ TEST_CASE("delete_records to the log end empties the log and appends continue fr
 TEST_CASE("truncate_to removes the batch holding the offset and everything after, durably", "[log][truncate]") {
   temp_dir d;
   auto cfg = small_config(1024);
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   auto all = fill(*l, 30, 2, 40);
   REQUIRE(l->segments().size() > 3);
   // 31 is inside the batch [30, 31]: that whole batch goes.
@@ -563,7 +550,7 @@ TEST_CASE("truncate_to removes the batch holding the offset and everything after
   REQUIRE(info.ok());
   CHECK(info->base_offset == offset{30});
   l.reset();
-  l = open_log(d.sub("t-0"), with(cfg));
+  l = open_log(d.sub("t-0"), opts_for(cfg));
   CHECK(l->log_end_offset() == offset{31});
   got = read_all(*l);
   CHECK(got.back().value == n.value);
@@ -577,14 +564,14 @@ TEST_CASE("reopening gives the same offsets, segments and records", "[log][reope
   std::vector<test::read_record> before;
   std::vector<segment_info> segs_before;
   {
-    auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+    auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
     fill(*l, 40, 3, 30);
     REQUIRE(l->delete_records(offset{7}).ok());
     before = read_all(*l);
     segs_before = l->segments();
   }
   for (int round = 0; round < 2; ++round) {
-    auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+    auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
     CHECK(l->recovery().clean);
     CHECK(l->log_start_offset() == offset{7});
     CHECK(l->log_end_offset() == offset{120});
@@ -611,13 +598,13 @@ TEST_CASE("flush advances the durable offset; flush.messages=1 makes each append
 
   auto cfg = small_config();
   cfg.flush_messages = 1;
-  auto a = open_log(d.sub("t-1"), with(cfg));
+  auto a = open_log(d.sub("t-1"), opts_for(cfg));
   for (int i = 0; i < 5; ++i) {
     fill(*a, 1, 1);
     CHECK(a->durable_offset() == a->log_end_offset());
   }
   cfg.flush_messages = 4;
-  auto b = open_log(d.sub("t-2"), with(cfg));
+  auto b = open_log(d.sub("t-2"), opts_for(cfg));
   fill(*b, 1, 3);
   CHECK(b->durable_offset() == offset{0});
   fill(*b, 1, 1);
@@ -629,7 +616,7 @@ TEST_CASE("flush.ms flushes on the first append or tick after the interval", "[l
   manual_clock clk;
   auto cfg = small_config();
   cfg.flush_ms = 100;
-  auto l = open_log(d.sub("t-0"), with(cfg, &clk));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg, &clk));
   fill(*l, 1, 2);
   CHECK(l->durable_offset() == offset{0});
   clk.advance(100);
@@ -670,7 +657,7 @@ TEST_CASE("a second writer in another process is refused", "[log][lock]") {
 
 TEST_CASE("files are created 0600 and directories 0700", "[log]") {
   temp_dir d;
-  auto l = open_log(d.sub("t-0"), with(small_config(1024)));
+  auto l = open_log(d.sub("t-0"), opts_for(small_config(1024)));
   fill(*l, 10, 2, 40);
   REQUIRE(l->close().ok());
   CHECK(test::file_mode(d.sub("t-0")) == 0700);
@@ -682,7 +669,7 @@ TEST_CASE("files are created 0600 and directories 0700", "[log]") {
 
 TEST_CASE("transfer_to sends exactly the bytes read returns, through sendfile", "[log][export]") {
   temp_dir d;
-  auto l = open_log(d.sub("t-0"), with(small_config(4096)));
+  auto l = open_log(d.sub("t-0"), opts_for(small_config(4096)));
   fill(*l, 30, 3, 30);
   auto rd = l->read(offset{10}, 2000);
   REQUIRE(rd.ok());
@@ -710,7 +697,7 @@ TEST_CASE("compression.type lz4 and zstd store compressed batches that read back
     temp_dir d;
     auto cfg = small_config(1 << 20);
     cfg.compression_type = codec;
-    auto l = open_log(d.sub("t-0"), with(cfg));
+    auto l = open_log(d.sub("t-0"), opts_for(cfg));
     // Repetitive values compress well.
     auto all = fill(*l, 5, 100, 200);
     CHECK(l->size_bytes() < 5 * 100 * 200 / 2);
@@ -779,7 +766,7 @@ TEST_CASE("large batches (stored with pwrite) and small ones (stored through the
   temp_dir d;
   auto cfg = small_config(256 * 1024);
   cfg.index_interval_bytes = 4096;
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   std::vector<owned_record> all;
   for (int round = 0; round < 12; ++round) {
     // 40 x 1000-byte records (~40 KiB, pwrite path), then 3 small records.
@@ -809,7 +796,7 @@ TEST_CASE("large batches (stored with pwrite) and small ones (stored through the
   }
   // And the same bytes after a reopen.
   l.reset();
-  l = open_log(d.sub("t-0"), with(cfg));
+  l = open_log(d.sub("t-0"), opts_for(cfg));
   CHECK(read_all(*l) == got);
 }
 
@@ -817,7 +804,7 @@ TEST_CASE("a batch over max.message.bytes is RECORD_TOO_LARGE and nothing is wri
   temp_dir d;
   auto cfg = small_config(1 << 20);
   cfg.max_message_bytes = 1000;
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   owned_record big = make_record(0, 2000);
   auto r = l->append(big.view());
   REQUIRE_FALSE(r.ok());
@@ -829,7 +816,7 @@ TEST_CASE("a batch over max.message.bytes is RECORD_TOO_LARGE and nothing is wri
 
   // segment.bytes caps it too.
   auto cfg2 = small_config(1024);
-  auto l2 = open_log(d.sub("t-1"), with(cfg2));
+  auto l2 = open_log(d.sub("t-1"), opts_for(cfg2));
   owned_record big2 = make_record(0, 1100);
   CHECK(l2->append(big2.view()).code() == errc::record_too_large);
 }
@@ -850,7 +837,7 @@ TEST_CASE("empty appends, negative timestamps and closed logs are refused with n
 TEST_CASE("bad configuration is INVALID_CONFIG and creates nothing", "[log][config]") {
   temp_dir d;
   auto try_cfg = [&](log_config c) {
-    auto l = log::open(d.sub("t-0"), with(c));
+    auto l = log::open(d.sub("t-0"), opts_for(c));
     REQUIRE_FALSE(l.ok());
     CHECK(l.code() == errc::invalid_config);
     CHECK_FALSE(std::filesystem::exists(d.sub("t-0")));
@@ -910,7 +897,7 @@ TEST_CASE("a foreign file in the directory is FOREIGN_FILE and nothing is writte
 TEST_CASE("a concurrent reader only ever sees whole, dense batches while the writer appends", "[log][concurrency]") {
   temp_dir d;
   auto cfg = small_config(64 * 1024);
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   constexpr int total = 20000;
   std::atomic<bool> done{false};
   std::atomic<std::int64_t> reader_seen{0};
@@ -958,7 +945,7 @@ TEST_CASE("a read pins its segment: retention can delete it while the view is st
   temp_dir d;
   auto cfg = small_config(1024);
   cfg.retention_bytes = 0;
-  auto l = open_log(d.sub("t-0"), with(cfg));
+  auto l = open_log(d.sub("t-0"), opts_for(cfg));
   auto all = fill(*l, 20, 2, 40);
   auto rd = l->read(offset{0}, 1 << 20);
   REQUIRE(rd.ok());

@@ -7,21 +7,9 @@
 
 namespace franz {
 
-using franz::test::make_record;
-using franz::test::owned_record;
-using franz::test::read_all;
-using franz::test::small_config;
-using franz::test::temp_dir;
+using namespace franz::test;  // temp_dir, make_record, read_all, opts_for, ...
 
 namespace {
-
-using fault_log = basic_log<io::fault_fs>;
-
-log_options opts_for(log_config c) {
-  log_options o;
-  o.config = c;
-  return o;
-}
 
 // Every file of a directory, by name.
 using dir_image = std::map<std::string, std::string>;

@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include "franz/franz.hpp"
+#include "franz/io/fault_fs.hpp"
 
 namespace franz::test {
 
@@ -109,6 +110,16 @@ inline unsigned file_mode(const std::string& path) {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   return st.st_mode & 0777;
+}
+
+using fault_log = basic_log<io::fault_fs>;
+
+// Options with config c and clock clk.
+inline log_options opts_for(log_config c, const clock* clk = &system_clock::instance()) {
+  log_options o;
+  o.config = c;
+  o.clk = clk;
+  return o;
 }
 
 // A small config that rolls often, for tests.

@@ -86,6 +86,15 @@ class basic_file {
   std::string path_;
 };
 
+// Unmaps m if it is mapped, and clears it so a second call is a no-op.
+template <class FS>
+[[nodiscard]] status unmap(FS& fs, mapping& m) {
+  if (m.data == nullptr) return {};
+  auto s = fs.munmap(m);
+  m = {};
+  return s;
+}
+
 // Replaces path's contents atomically: write path.tmp, fsync it, rename it
 // over path, fsync the directory. A crash leaves the old or the new file,
 // plus perhaps a .tmp that the next open removes.

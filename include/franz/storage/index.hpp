@@ -162,11 +162,8 @@ class basic_index {
 
   // Unmaps and closes (idempotent).
   [[nodiscard]] status release() {
-    status s;
-    if (map_.data != nullptr) {
-      s = file_.fs().munmap(map_);
-      map_ = {};
-    }
+    if (!file_.is_open()) return {};
+    auto s = io::unmap(file_.fs(), map_);
     auto c = file_.close();
     return s.ok() ? c : s;
   }

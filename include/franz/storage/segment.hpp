@@ -347,11 +347,7 @@ class basic_segment {
   }
 
   [[nodiscard]] status release() {
-    status s;
-    if (map_.data != nullptr) {
-      s = log_.fs().munmap(map_);
-      map_ = {};
-    }
+    status s = io::unmap(*fs_, map_);
     auto a = oidx_.release();
     auto b = tidx_.release();
     auto c = log_.close();
