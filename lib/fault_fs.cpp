@@ -2,6 +2,7 @@
 #include "franz/io/fault_fs.hpp"
 
 #include <fcntl.h>
+#include <filesystem>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -40,7 +41,13 @@ fault_fs::file_id fault_fs::id_of_ino(std::uint64_t ino) {
 
 fault_fs::file_id fault_fs::id_of_path(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  if (S_ISDIR(st.st_mode)) {
+    const file_id id = id_of_ino(st.st_ino);
+    dir_ids_.insert(id);
+    return id;
+  }
+  if (!S_ISREG(st.st_mode)) return 0;
   return id_of_ino(st.st_ino);
 }
 
@@ -58,7 +65,7 @@ void fault_fs::track_dir(const std::string& dir) {
     const file_id id = id_of_path(p);
     if (id == 0) continue;
     entries[n] = id;
-    if (durable_data_.count(id) == 0) {
+    if (dir_ids_.count(id) == 0 && durable_data_.count(id) == 0) {
       if (auto data = read_all(p)) durable_data_[id] = std::move(*data);
     }
   }
@@ -193,6 +200,7 @@ status fault_fs::unlink(const std::string& path) {
 status fault_fs::mkdir(const std::string& path) {
   std::lock_guard g(mu_);
   if (down_) return down_error("mkdir");
+  track_dir(dir_of(path));
   return real_.mkdir(path);
 }
 
@@ -205,10 +213,17 @@ status fault_fs::reboot() {
       for (const auto& n : *names) {
         const std::string p = dir + "/" + n;
         struct stat st {};
-        if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        if (entries.count(n) == 0) FRANZ_TRY(real_.unlink(p));
+        if (::stat(p.c_str(), &st) != 0 || entries.count(n) != 0) continue;
+        if (S_ISREG(st.st_mode)) {
+          FRANZ_TRY(real_.unlink(p));
+        } else if (S_ISDIR(st.st_mode)) {
+          // A directory whose creation never reached the disk, with all in it.
+          std::error_code ec;
+          std::filesystem::remove_all(p, ec);
+        }
       }
       for (const auto& [n, id] : entries) {
+        if (dir_ids_.count(id) != 0) continue;
         auto fd = real_.open(dir + "/" + n, open_mode::truncate);
         if (!fd) return std::move(fd).error();
         auto it = durable_data_.find(id);
@@ -221,6 +236,7 @@ status fault_fs::reboot() {
     }
   }
   fds_.clear();
+  dir_ids_.clear();
   live_ids_.clear();
   durable_data_.clear();
   durable_dirs_.clear();

@@ -1157,7 +1157,9 @@ TEST_CASE("file names: segment files, checkpoint, lock and .tmp are recognised",
   CHECK(format::parse_file_name(".lock").kind == file_kind::lock);
   CHECK(format::parse_file_name("partition.checkpoint.tmp").kind == file_kind::temporary);
   CHECK(format::parse_file_name("00000000000000000042.index.tmp").kind == file_kind::temporary);
-  CHECK(format::parse_file_name("x.tmp").kind == file_kind::temporary);
+  // A .tmp is franz's only if the name under it is franz's.
+  CHECK(format::parse_file_name("x.tmp").kind == file_kind::foreign);
+  CHECK(format::parse_file_name("partition.checkpoint.tmp.tmp").kind == file_kind::foreign);
   // Every name segment_file builds parses back to itself.
   for (std::int64_t base : {std::int64_t{0}, std::int64_t{7}, std::int64_t{1} << 40, INT64_MAX}) {
     for (auto [suffix, kind] : {std::pair{format::log_suffix, file_kind::log},

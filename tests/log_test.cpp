@@ -557,6 +557,44 @@ TEST_CASE("truncate_to removes the batch holding the offset and everything after
   CHECK(l->truncate_to(offset{-1}).code() == errc::offset_out_of_range);
 }
 
+TEST_CASE("truncate_to that would remove records below the log start is refused, so offsets are never reused",
+          "[log][truncate]") {
+  temp_dir d;
+  auto l = open_log(d.sub("t-0"));
+  fill(*l, 1, 10);  // one batch: offsets 0..9
+  REQUIRE(l->delete_records(offset{5}).ok());
+  auto r = l->truncate_to(offset{5});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.code() == errc::offset_out_of_range);
+  CHECK(l->log_start_offset() == offset{5});
+  CHECK(l->log_end_offset() == offset{10});
+  owned_record n = make_record(10);
+  auto info = l->append(n.view());
+  REQUIRE(info.ok());
+  CHECK(info->base_offset == offset{10});
+}
+
+TEST_CASE("append_batch refuses a batch whose max timestamp is not its records' maximum", "[log][append]") {
+  temp_dir d;
+  auto l = open_log(d.sub("t-0"));
+  owned_record a = make_record(0, 10, 1000), b = make_record(1, 10, 5000);
+  const record recs[] = {a.view(), b.view()};
+  auto t = format::times_of(recs, 0);
+  std::vector<std::byte> buf(format::batch_header_size + format::records_size(recs, t));
+  format::encode_batch(buf.data(), recs, t, {});
+  // Re-seal the same records claiming a max of 1000.
+  format::batch_params p{};
+  format::seal_batch(buf.data(), buf.size() - format::batch_header_size, 2, 1, p, 1000, 1000);
+  CHECK(l->append_batch(buf).code() == errc::invalid_record);
+  CHECK(l->log_end_offset() == offset{0});
+  format::seal_batch(buf.data(), buf.size() - format::batch_header_size, 2, 1, p, 1000, 5000);
+  REQUIRE(l->append_batch(buf).ok());
+  auto found = l->offsets_for_time(timestamp{3000});
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->off == offset{1});
+}
+
 TEST_CASE("reopening gives the same offsets, segments and records", "[log][reopen]") {
   temp_dir d;
   auto cfg = small_config(2048);

@@ -366,3 +366,117 @@ TEST_CASE("a torn write in a segment below the recovery point is refused without
 }
 
 }  // namespace franz
+
+namespace franz {
+
+using namespace franz::test;
+
+TEST_CASE("records lost at the end of the last segment below the recovery point are CORRUPT_MESSAGE",
+          "[recovery][corruption]") {
+  temp_dir d;
+  const std::string dir = d.sub("t-0");
+  auto cfg = small_config(1 << 20);
+  std::uint64_t cut = 0;
+  {
+    auto l = log::open(dir, opts_for(cfg));
+    REQUIRE(l.ok());
+    for (int i = 0; i < 20; ++i) {
+      owned_record r = make_record(i, 30);
+      REQUIRE((*l)->append(r.view()).ok());
+      if (i == 9) cut = (*l)->size_bytes();
+    }
+    REQUIRE((*l)->close().ok());  // recovery point = 20
+  }
+  // The tail of the file reads back as zeros; the size is unchanged.
+  std::string data = test::read_file(dir + "/00000000000000000000.log");
+  std::fill(data.begin() + static_cast<std::ptrdiff_t>(cut), data.end(), '\0');
+  test::write_file(dir + "/00000000000000000000.log", data);
+  auto l = log::open(dir, opts_for(cfg));
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.code() == errc::corrupt_message);
+  CHECK(l.error().message.find("recovery point") != std::string::npos);
+  log_options o = opts_for(cfg);
+  o.repair = true;
+  auto r = log::open(dir, o);
+  REQUIRE(r.ok());
+  CHECK((*r)->log_end_offset() == offset{10});
+  CHECK_FALSE((*r)->recovery().clean);
+}
+
+TEST_CASE("a sealed segment that ends short of the next segment's base is damage, never a gap",
+          "[recovery][corruption]") {
+  temp_dir d;
+  const std::string dir = d.sub("t-0");
+  auto cfg = small_config(1024);
+  auto all = make_closed_log(dir, cfg);
+  // Cut the first segment exactly at a batch boundary, two batches short.
+  const std::string seg0 = dir + "/00000000000000000000.log";
+  std::string data = test::read_file(seg0);
+  std::uint64_t pos = 0, keep = 0;
+  std::vector<std::uint64_t> starts;
+  while (pos < data.size()) {
+    starts.push_back(pos);
+    pos += format::read_header(reinterpret_cast<const std::byte*>(data.data() + pos)).batch_length +
+           format::log_overhead;
+  }
+  REQUIRE(starts.size() >= 3);
+  keep = starts[starts.size() - 2];
+  data.resize(keep);
+  test::write_file(seg0, data);
+  auto l = log::open(dir, opts_for(cfg));
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.code() == errc::corrupt_message);
+  log_options o = opts_for(cfg);
+  o.repair = true;
+  auto r = log::open(dir, o);
+  REQUIRE(r.ok());
+  auto got = read_all(**r);
+  // Dense to the end: nothing past the cut survives.
+  REQUIRE(got.size() == 2 * (starts.size() - 2));
+  CHECK((*r)->segments().size() == 1);
+}
+
+TEST_CASE("reopening after kill -9 with a smaller segment.index.bytes or index interval works", "[recovery][index]") {
+  temp_dir d;
+  const std::string dir = d.sub("t-0");
+  io::fault_fs fs;
+  auto cfg = small_config(1 << 20);
+  cfg.index_interval_bytes = 4096;
+  cfg.segment_index_bytes = 4096;
+  {
+    auto l = fault_log::open(dir, opts_for(cfg), fs);
+    REQUIRE(l.ok());
+    for (int i = 0; i < 2000; ++i) {
+      owned_record r = make_record(i, 30);
+      REQUIRE((*l)->append(r.view()).ok());
+    }
+    fs.crash(io::crash_mode::process_kill);
+  }
+  REQUIRE(fs.reboot().ok());
+  cfg.index_interval_bytes = 0;
+  for (int round = 0; round < 2; ++round) {
+    auto l = log::open(dir, opts_for(cfg));
+    INFO((l.ok() ? std::string() : l.error().to_string()));
+    REQUIRE(l.ok());
+    CHECK(read_all(**l).size() == 2000);
+    auto rd = (*l)->read(offset{1234}, 1);
+    REQUIRE(rd.ok());
+    auto rr = rd->records();
+    record_view v;
+    REQUIRE(rr.next(v));
+    CHECK(v.off == offset{1234});
+  }
+}
+
+TEST_CASE("a stranger's .tmp file is FOREIGN_FILE, not deleted", "[recovery][dir]") {
+  temp_dir d;
+  const std::string dir = d.sub("t-0");
+  make_closed_log(dir, small_config(1024));
+  test::write_file(dir + "/my-notes.tmp", "keep me");
+  auto l = log::open(dir, opts_for(small_config(1024)));
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.code() == errc::foreign_file);
+  CHECK(test::read_file(dir + "/my-notes.tmp") == "keep me");
+}
+
+}  // namespace franz

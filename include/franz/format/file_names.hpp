@@ -5,7 +5,7 @@
 //   00000000000000000000.timeindex  time index of that segment
 //   partition.checkpoint            log start offset and recovery point
 //   .lock                           the writer's lock (flock)
-//   *.tmp                           a file being written; removed on open
+//   <one of the above>.tmp          a file being written; removed on open
 #pragma once
 
 #include <cstdint>
@@ -40,7 +40,13 @@ struct parsed_name {
 [[nodiscard]] inline parsed_name parse_file_name(std::string_view name) {
   if (name == checkpoint_file) return {file_kind::checkpoint};
   if (name == lock_file) return {file_kind::lock};
-  if (name.size() > tmp_suffix.size() && name.ends_with(tmp_suffix)) return {file_kind::temporary};
+  // A .tmp is ours only if the name under it is one of ours: franz does not
+  // delete a stranger's file because of its suffix.
+  if (name.size() > tmp_suffix.size() && name.ends_with(tmp_suffix)) {
+    const auto under = parse_file_name(name.substr(0, name.size() - tmp_suffix.size()));
+    if (under.kind == file_kind::foreign || under.kind == file_kind::temporary) return {};
+    return {file_kind::temporary};
+  }
   if (name.size() <= offset_digits) return {};
   std::int64_t v = 0;
   for (std::size_t i = 0; i < offset_digits; ++i) {

@@ -13,7 +13,8 @@
 //    more than the budget fail with ENOSPC, writing nothing;
 //  - fail_writes(errno): every write/pwrite fails with that errno (0 stops).
 //
-// Directories themselves (mkdir) are treated as durable at once.
+// A directory made by mkdir is an entry of its parent like a file: it
+// survives a power loss only if the parent was fsynced after the mkdir.
 // Thread-safety: all members lock one mutex; safe from any thread.
 // Lifetime: must outlive every log opened on it.
 #pragma once
@@ -138,6 +139,7 @@ class fault_fs {
   int write_errno_ = 0;
   std::map<int, open_file> fds_;
   std::map<std::uint64_t, file_id> live_ids_;  // inode -> id
+  std::set<file_id> dir_ids_;                  // ids that name directories
   file_id next_id_ = 1;
   // Durable contents by file id; a missing entry means "empty".
   std::map<file_id, std::string> durable_data_;

@@ -77,6 +77,8 @@ class basic_index {
   [[nodiscard]] status reserve_one() {
     const std::size_t need = (entries() + 1) * Entry::size;
     if (need <= allocated_) return {};
+    if (need > map_.size || entries() >= max_entries_)
+      return make_error(errc::illegal_state, fmt::format("{}: index is full", file_.path()));
     // Grow by doubling, from one page, up to the mapping.
     const std::size_t step = std::max<std::size_t>(page_size(), allocated_);
     const std::size_t target = std::min(map_.size, std::max(need, allocated_ + step));

@@ -351,29 +351,39 @@ class basic_log {
     FRANZ_TRY(check_writable());
     const std::int64_t t = to.value();
     if (t >= log_end_.load(std::memory_order_relaxed)) return {};
-    if (t < log_start_.load(std::memory_order_relaxed))
+    const std::int64_t start = log_start_.load(std::memory_order_relaxed);
+    if (t < start)
       return make_error(errc::offset_out_of_range,
-                        fmt::format("truncate_to {} is below the log start {}", t, log_start_.load()));
+                        fmt::format("truncate_to {} is below the log start {}", t, start));
     auto segs = snapshot();
     const std::size_t i = index_of_segment(*segs, t);
+    auto& seg = (*segs)[i];
+    FRANZ_ASSIGN_OR_RETURN(const std::uint64_t pos, seg->position_of(t));
+    // The whole batch holding t goes, so the new end is that batch's base.
+    const std::int64_t new_end =
+        pos < seg->size() ? format::read_header(seg->data() + pos).base_offset : seg->next_offset();
+    if (new_end < start)
+      return make_error(errc::offset_out_of_range,
+                        fmt::format("truncate_to {} would remove the batch starting at {}, below the log start {}", t,
+                                    new_end, start));
+    // Lower the recovery point first: a crash part-way through then leaves
+    // bytes past it, which recovery validates, never a hole below it.
+    if (recovery_point_ > new_end) {
+      if (auto s = write_checkpoint(start, new_end); !s.ok()) return go_offline(std::move(s));
+    }
     auto list = std::make_shared<segment_list>(segs->begin(), segs->begin() + static_cast<std::ptrdiff_t>(i) + 1);
     publish(list);
     for (std::size_t j = i + 1; j < segs->size(); ++j)
       if (auto s = (*segs)[j]->delete_files(); !s.ok()) return go_offline(std::move(s));
-    auto& seg = (*segs)[i];
+    if (auto s = fs_->fsync_dir(dir_); !s.ok()) return sync_failed(std::move(s));
     auto end = seg->truncate_to(t);
     if (!end) return go_offline(std::move(end).error());
     active_ = seg;
     log_end_.store(*end, std::memory_order_release);
-    if (log_start_.load() > *end) log_start_.store(*end, std::memory_order_release);
     if (durable_.load() > *end) durable_.store(*end, std::memory_order_release);
     synced_from_base_ = std::min(synced_from_base_, seg->base_offset());
     if (auto s = seg->sync(true); !s.ok()) return sync_failed(std::move(s));
-    if (auto s = fs_->fsync_dir(dir_); !s.ok()) return sync_failed(std::move(s));
     dir_dirty_ = false;
-    if (recovery_point_ > *end) {
-      if (auto s = write_checkpoint(log_start_.load(), *end); !s.ok()) return go_offline(std::move(s));
-    }
     return {};
   }
 
@@ -537,6 +547,9 @@ class basic_log {
     const std::int64_t limit = max_offset ? std::min(max_offset->value(), end) : end;
     if (f >= limit) return location{};
     auto segs = snapshot();
+    // Retention may have deleted f's segment after the start was loaded.
+    if (segs->empty() || f < segs->front()->base_offset())
+      return make_error(errc::offset_out_of_range, fmt::format("offset {} was deleted by retention", f));
     for (std::size_t i = index_of_segment(*segs, f); i < segs->size(); ++i) {
       const auto& s = (*segs)[i];
       const std::uint64_t size = s->size();
@@ -668,11 +681,20 @@ class basic_log {
     record_reader rr(b.bytes(), offset{0}, /*verify_checksums=*/false);
     record_view r;
     std::int32_t n = 0;
+    std::int64_t max_ts = -1;
     while (rr.next(r)) {
       if (r.off.value() - h.base_offset != n) return make_error(errc::invalid_record, "offset deltas are not dense");
+      if (r.ts.value() < 0 && cfg_.message_timestamp_type == timestamp_type::create_time)
+        return make_error(errc::invalid_timestamp, fmt::format("record {} has timestamp {}", n, r.ts.value()));
+      max_ts = std::max(max_ts, r.ts.value());
       ++n;
     }
     if (!rr.status().ok()) return make_error(errc::invalid_record, rr.status().error().message);
+    // The header's max timestamp drives the time index and retention.ms, so
+    // it must be the records' true maximum (Kafka's LogValidator rule).
+    if (cfg_.message_timestamp_type == timestamp_type::create_time && max_ts != h.max_timestamp)
+      return make_error(errc::invalid_record, fmt::format("batch max timestamp {} but its records' maximum is {}",
+                                                          h.max_timestamp, max_ts));
     return {};
   }
 
@@ -740,6 +762,12 @@ class basic_log {
         if (e.sys_errno == ENOENT) e.code = errc::invalid_log_dir;
         return e;
       }
+      // The new directory is an entry of its parent: without this fsync a
+      // power loss could take the directory, and every record flushed into
+      // it, away.
+      const auto slash = dir_.find_last_of('/');
+      FRANZ_TRY(fs_->fsync_dir(slash == std::string::npos ? std::string(".")
+                                                           : slash == 0 ? std::string("/") : dir_.substr(0, slash)));
     } else if (type != io::path_type::directory) {
       return make_error(errc::invalid_log_dir, fmt::format("{}: not a directory", dir_));
     }
@@ -828,6 +856,7 @@ class basic_log {
       indexes_present.push_back((present & (has_index | has_time_index)) == (has_index | has_time_index));
     }
     std::int64_t expected = list->empty() ? 0 : list->front()->base_offset();
+    std::int64_t rebuilt_from = INT64_MAX;  // lowest segment whose indexes were rebuilt
     std::size_t keep = list->size();
     for (std::size_t i = 0; i < list->size(); ++i) {
       auto& s = (*list)[i];
@@ -837,31 +866,42 @@ class basic_log {
       // point. For the last one that means it ends exactly there (a clean
       // close): then open reads no data at all.
       const bool trusted = !opts.verify_all && (last ? s->base_offset() < rp : next_base <= rp);
+      // Offsets are dense across segments: each starts where the previous
+      // ended (roll always starts the next segment at the log end), so a gap
+      // is lost data, not a hole to step over.
+      const bool starts_right = i == 0 || s->base_offset() == expected;
       if (trusted) {
         bool ok = false;
         if (indexes_present[i]) {
           FRANZ_ASSIGN_OR_RETURN(ok, s->load_trusted(cfg_));
           if (ok && last && s->next_offset() != rp) ok = false;
+          if (ok && !last && s->next_offset() != next_base) ok = false;
         }
-        if (ok && s->base_offset() >= expected) {
+        if (ok && starts_right) {
           if (!last) s->mark_sealed();
           expected = s->next_offset();
           continue;
         }
         ++report_.indexes_rebuilt;
+        rebuilt_from = std::min(rebuilt_from, s->base_offset());
         report_.clean = false;
       }
       ++report_.segments_validated;
       FRANZ_ASSIGN_OR_RETURN(segment_scan scan, s->recover(cfg_));
       auto file_size = fs_->file_size(s->log_fd());
       if (!file_size) return std::move(file_size).error();
-      const bool bad_start = s->base_offset() < expected;
+      const bool bad_start = !starts_right;
       bool torn = scan.stop != format::batch_probe::end;
-      // A sealed segment was trimmed before its successor was created, so a
-      // zeroed tail that does not reach the next base is lost data.
-      if (!torn && !last && *file_size > scan.valid_bytes && scan.next_offset != next_base) {
+      // A segment that ends before the next one's base lost its tail.
+      if (!torn && !last && scan.next_offset != next_base) {
         torn = true;
-        scan.why = "the segment ends in zeros before the next segment's base offset";
+        scan.why = "the segment ends before the next segment's base offset";
+      }
+      // So did a last segment that ends below the recovery point: those
+      // records were fsynced once.
+      if (!torn && last && scan.next_offset < rp) {
+        torn = true;
+        scan.why = "the log ends below the recovery point";
       }
       if (!bad_start && !torn) {
         if (!last) FRANZ_TRY(s->seal());
@@ -874,11 +914,12 @@ class basic_log {
       if (at_offset < rp && !opts.repair) {
         return s->corrupt_at(at_pos, fmt::format("{} (offset {} is below the recovery point {}; "
                                                  "open with repair to truncate here)",
-                                                 bad_start ? "segment overlaps its predecessor" : scan.why, at_offset, rp));
+                                                 bad_start ? "segment does not start where its predecessor ended" : scan.why,
+                                                 at_offset, rp));
       }
       report_.clean = false;
       report_.detail = fmt::format("{} at byte {}: {}; truncated", s->log_path(), at_pos,
-                                   bad_start ? "segment overlaps its predecessor" : scan.why);
+                                   bad_start ? "segment does not start where its predecessor ended" : scan.why);
       FRANZ_ASSIGN_OR_RETURN(const std::uint64_t dropped, written_bytes_after(*s, at_pos, *file_size));
       report_.truncated_bytes += dropped;
       if (bad_start) {
@@ -926,7 +967,9 @@ class basic_log {
     checkpoint_log_start_ = have_cp ? cp.log_start : -1;
     last_flush_ms_ = clk_->now_ms();
     // 6. Make what recovery kept durable, then record it.
-    synced_from_base_ = segment_holding(recovery_point_);
+    // Indexes rebuilt below the recovery point are synced by the flush below.
+    synced_from_base_ = std::min(segment_holding(recovery_point_), rebuilt_from);
+    if (rebuilt_from != INT64_MAX) dir_dirty_ = true;
     if (recovery_point_ != end || dir_dirty_) {
       FRANZ_TRY(flush());
     } else {
@@ -974,7 +1017,7 @@ class basic_log {
   std::uint64_t bytes_since_flush_ = segment::prefault_window;
   std::int64_t last_flush_ms_ = 0;
   bool dir_dirty_ = false;
-  bool offline_ = false;
+  std::atomic<bool> offline_{false};  // read by offline() from any thread
   bool closed_ = false;
   std::vector<std::byte> scratch_;     // large batches are encoded here
   std::vector<std::byte> packed_;      // compressed batches

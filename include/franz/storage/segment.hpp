@@ -288,7 +288,9 @@ class basic_segment {
       if (p.kind != format::batch_probe::ok) return false;
       const auto h = format::read_header(map_.data + pos);
       if (h.base_offset != next) return false;
-      if (since > static_cast<std::uint64_t>(cfg.index_interval_bytes)) return false;  // an entry was due
+      // An entry was due here and is missing (unless the index is full).
+      if (since > static_cast<std::uint64_t>(cfg.index_interval_bytes) && !oidx_.full() && !tidx_.full(1))
+        return false;
       since += p.size;
       next = h.base_offset + h.last_offset_delta + 1;
       walked_max_ts = std::max(walked_max_ts, h.max_timestamp);
@@ -396,8 +398,12 @@ class basic_segment {
     return {};
   }
 
+  // An index entry is due after more than index.interval.bytes, and only
+  // while both indexes have room (a full index during recovery — after
+  // segment.index.bytes was lowered — just stays sparser).
   [[nodiscard]] bool index_due(const log_config& cfg) const noexcept {
-    return bytes_since_index_ > static_cast<std::uint64_t>(cfg.index_interval_bytes);
+    return bytes_since_index_ > static_cast<std::uint64_t>(cfg.index_interval_bytes) && !oidx_.full() &&
+           !tidx_.full(1);
   }
 
   // Appends (max ts so far, last_offset) if the max timestamp grew since
