@@ -20,6 +20,10 @@
 //                  run, minus the timer's own cost (fenced rdtsc pair); the
 //                  median over runs is printed. "franz_timed" is the
 //                  throughput of that timed run.
+//   (append_single also reads its log back one record at a time:
+//                  read(off, 1) per record, checksums verified, every byte
+//                  summed — "read_single"; baseline: pread() of 100 B per
+//                  record from the raw single-write file)
 //   read_verify    read(off, 1 MiB) in a loop from offset 0, advancing to the
 //                  last offset seen + 1; record_reader verifies checksums;
 //                  every byte of every key and value is summed
@@ -674,6 +678,43 @@ read_stats franz_read(const franz::log& log) {
   return st;
 }
 
+// Reads the log one record per read() call: read(off, 1) returns the one
+// batch holding off (KIP-74: at least one batch), checksum verified.
+read_stats franz_read_single(const franz::log& log) {
+  read_stats st;
+  const std::int64_t end = log.log_end_offset().value();
+  const stopwatch sw;
+  for (std::int64_t off = 0; off < end; ++off) {
+    auto rd = log.read(franz::offset{off}, 1);
+    if (!rd) die("read at %" PRId64 ": %s", off, rd.error().to_string().c_str());
+    auto records = rd->records(/*verify_checksums=*/true);
+    franz::record_view r;
+    if (!records.next(r) || r.off.value() != off) die("read_single: no record at %" PRId64, off);
+    st.digest += byte_sum(r.key.data(), r.key.size()) + byte_sum(r.value.data(), r.value.size());
+  }
+  st.time = sw.stop();
+  st.records = static_cast<std::uint64_t>(end);
+  return st;
+}
+
+// pread() of one 100-byte record per call.
+read_stats raw_read_single(const std::string& path, std::uint64_t n) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("open %s: %s", path.c_str(), std::strerror(errno));
+  char buf[record_bytes];
+  read_stats st;
+  const stopwatch sw;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (::pread(fd, buf, record_bytes, static_cast<off_t>(i * record_bytes)) != static_cast<ssize_t>(record_bytes))
+      die("pread: %s", std::strerror(errno));
+    st.digest += byte_sum(buf, record_bytes);
+  }
+  st.time = sw.stop();
+  ::close(fd);
+  st.records = n;
+  return st;
+}
+
 // --- statistics and output -------------------------------------------------------------------
 
 double median(std::vector<double> v) {
@@ -938,7 +979,8 @@ int main(int argc, char** argv) {
   // 3. append_single: throughput (untimed loop) and latency (every call timed).
   if (opt.wants("append_single")) {
     const std::uint64_t n = opt.latency_appends;
-    std::vector<timing> rawb_t, raw1_t, franz_t, timed_t;
+    std::vector<timing> rawb_t, raw1_t, franz_t, timed_t, rawr1_t, franzr1_t;
+    const std::uint64_t expect_single = pl.expected_digest(n);
     std::vector<double> p50, p99, p999, p9999, pmax, mean;
     std::vector<std::uint32_t> samples(n);  // allocated and touched before any timing
     double disk_bytes_per_record = 0;
@@ -953,6 +995,9 @@ int main(int argc, char** argv) {
             ::unlink(path.c_str());
             prewarm(opt, footprint(n, 110));
             raw1_t.push_back(raw_write_single(path, n, pl));
+            const read_stats rs = raw_read_single(path, n);
+            if (rs.digest != expect_single) die("raw read_single: digest mismatch");
+            rawr1_t.push_back(rs.time);
             ::unlink(path.c_str());
           },
           [&] {
@@ -960,6 +1005,9 @@ int main(int argc, char** argv) {
             prewarm(opt, footprint(n, 200));
             franz_t.push_back(franz_append_single(*log, n, pl, nullptr));
             disk_bytes_per_record = static_cast<double>(log->size_bytes()) / static_cast<double>(n);
+            const read_stats rs = franz_read_single(*log);
+            if (rs.records != n || rs.digest != expect_single) die("franz read_single: digest mismatch");
+            franzr1_t.push_back(rs.time);
             discard_log(log);
           });
       auto log = open_log(fresh("franzlat"));
@@ -995,6 +1043,9 @@ int main(int argc, char** argv) {
     out.latency("append_single", "p99.99", p9999, tm.overhead_ns, nullptr, std::nullopt);
     out.latency("append_single", "max", pmax, tm.overhead_ns, nullptr, std::nullopt);
     out.latency("append_single", "mean", mean, tm.overhead_ns, nullptr, std::nullopt);
+    const auto rawr1 = baseline_rps(rawr1_t, n);
+    if (rawr1) out.throughput("read_single", "raw_pread_1rec", rawr1_t, n);
+    out.throughput("read_single", "franz", franzr1_t, n, {{"ratio_1rec", rawr1}});
     out.info("append_single", "franz", "disk_bytes_per_record", disk_bytes_per_record, "B",
              fmt::format("franz stores {:.1f} B/record on disk in single-record batches", disk_bytes_per_record));
     std::fflush(stdout);

@@ -97,15 +97,16 @@ struct log_options {
 class log_read {
  public:
   log_read() = default;
-  log_read(std::shared_ptr<const void> pin, std::span<const std::byte> data, offset from, std::string source,
+  // source names the segment file; it lives in the pinned segment.
+  log_read(std::shared_ptr<const void> pin, std::span<const std::byte> data, offset from, std::string_view source,
            std::uint64_t position)
-      : pin_(std::move(pin)), data_(data), from_(from), source_(std::move(source)), position_(position) {}
+      : pin_(std::move(pin)), data_(data), from_(from), source_(source), position_(position) {}
 
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return data_; }
   [[nodiscard]] bool empty() const noexcept { return data_.empty(); }
   [[nodiscard]] offset from() const noexcept { return from_; }
   // The segment file and byte position the data starts at.
-  [[nodiscard]] const std::string& source() const noexcept { return source_; }
+  [[nodiscard]] std::string_view source() const noexcept { return source_; }
   [[nodiscard]] std::uint64_t position() const noexcept { return position_; }
 
   [[nodiscard]] batch_reader batches(bool verify_checksums = true) const {
@@ -119,7 +120,7 @@ class log_read {
   std::shared_ptr<const void> pin_;
   std::span<const std::byte> data_;
   offset from_{0};
-  std::string source_;
+  std::string_view source_;
   std::uint64_t position_ = 0;
 };
 
@@ -462,9 +463,9 @@ class basic_log {
     if (!loc) return std::move(loc).error();
     if (!loc->seg) return log_read({}, {}, from, {}, 0);
     const std::byte* p = loc->seg->data() + loc->pos;
-    std::string source = loc->seg->log_path();
-    return log_read(std::shared_ptr<const void>(loc->seg), std::span<const std::byte>(p, loc->len), from,
-                    std::move(source), loc->pos);
+    const std::string_view source = loc->seg->log_path();
+    return log_read(std::shared_ptr<const void>(std::move(loc->seg)), std::span<const std::byte>(p, loc->len), from,
+                    source, loc->pos);
   }
 
   // Sends what read(from, max_bytes) would return to out_fd with sendfile,

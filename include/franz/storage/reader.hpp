@@ -26,10 +26,11 @@ namespace franz {
 class batch_reader {
  public:
   batch_reader() = default;
-  // source/base_position only label errors ("file at byte N").
-  explicit batch_reader(std::span<const std::byte> data, bool verify_checksums = true, std::string source = {},
+  // source/base_position only label errors ("file at byte N"); source must
+  // outlive the reader (a log_read's source does: it pins its segment).
+  explicit batch_reader(std::span<const std::byte> data, bool verify_checksums = true, std::string_view source = {},
                         std::uint64_t base_position = 0)
-      : data_(data), verify_(verify_checksums), source_(std::move(source)), base_pos_(base_position) {}
+      : data_(data), verify_(verify_checksums), source_(source), base_pos_(base_position) {}
 
   // The next whole batch, or false at the end or on damage (see status()).
   bool next(batch_view& out) {
@@ -63,7 +64,7 @@ class batch_reader {
   std::size_t pos_ = 0;
   std::int64_t expected_ = -1;
   bool verify_ = true;
-  std::string source_;
+  std::string_view source_;
   std::uint64_t base_pos_ = 0;
   franz::status status_;
 };
@@ -73,12 +74,12 @@ class record_reader {
   record_reader() = default;
   // Records at offsets >= from in the batches of data.
   explicit record_reader(std::span<const std::byte> data, offset from = offset{0}, bool verify_checksums = true,
-                         std::string source = {}, std::uint64_t base_position = 0)
-      : batches_(data, verify_checksums, std::move(source), base_position), from_(from) {}
+                         std::string_view source = {}, std::uint64_t base_position = 0)
+      : batches_(data, verify_checksums, source, base_position), from_(from) {}
 
   void reset(std::span<const std::byte> data, offset from = offset{0}, bool verify_checksums = true,
-             std::string source = {}, std::uint64_t base_position = 0) {
-    batches_ = batch_reader(data, verify_checksums, std::move(source), base_position);
+             std::string_view source = {}, std::uint64_t base_position = 0) {
+    batches_ = batch_reader(data, verify_checksums, source, base_position);
     from_ = from;
     dec_.reset();
     status_ = {};
