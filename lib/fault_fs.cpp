@@ -235,11 +235,17 @@ status fault_fs::reboot() {
       }
     }
   }
-  fds_.clear();
-  dir_ids_.clear();
-  live_ids_.clear();
-  durable_data_.clear();
-  durable_dirs_.clear();
+  fds_.clear();  // the processes that held them are gone
+  if (crash_mode_ == crash_mode::power_loss) {
+    // Files were rewritten from the durable image: start tracking afresh.
+    dir_ids_.clear();
+    live_ids_.clear();
+    durable_data_.clear();
+    durable_dirs_.clear();
+  }
+  // After a kill -9 the files are untouched and nothing became durable: the
+  // durable image stays, so a later power loss still drops what was never
+  // synced.
   down_ = false;
   return {};
 }

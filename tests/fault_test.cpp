@@ -388,4 +388,38 @@ TEST_CASE("truncate_to interrupted by a failed fsync at any step, then power los
   }
 }
 
+TEST_CASE("records recovered after a kill -9 become durable at the next flush and survive power loss",
+          "[fault][power]") {
+  temp_dir d;
+  const std::string dir = d.sub("t-0");
+  io::fault_fs fs;
+  auto cfg = small_config(2048);
+  std::vector<owned_record> all;
+  {
+    auto l = open_on(fs, dir, cfg);
+    for (int i = 0; i < 60; ++i) {
+      owned_record r = make_record(i, 40);
+      REQUIRE(l->append(r.view()).ok());
+      all.push_back(r);
+      if (i == 20) REQUIRE(l->flush().ok());
+    }
+    REQUIRE(l->segments().size() > 2);
+    fs.crash(io::crash_mode::process_kill);
+  }
+  REQUIRE(fs.reboot().ok());
+  {
+    auto l = open_on(fs, dir, cfg);
+    CHECK(l->durable_offset() < offset{60});
+    REQUIRE(read_all(*l).size() == 60);
+    REQUIRE(l->flush().ok());
+    CHECK(l->durable_offset() == offset{60});
+    fs.crash(io::crash_mode::power_loss);
+  }
+  REQUIRE(fs.reboot().ok());
+  auto l = open_on(fs, dir, cfg);
+  auto got = read_all(*l);
+  REQUIRE(got.size() == 60);
+  require_contains(got, all);
+}
+
 }  // namespace franz

@@ -6,8 +6,9 @@
 //  - crash(): from then on every mutating call fails with EIO (the machine
 //    is down); reboot() then rewrites the tracked directories to their
 //    durable image — unsynced data dropped, unsynced creates, renames and
-//    unlinks rolled back — or, after a process_kill crash, keeps everything
-//    (the page cache survives a kill -9);
+//    unlinks rolled back — or, after a process_kill crash, keeps every file
+//    as it is (the page cache survives a kill -9) while still remembering
+//    what was durable, for a later power loss;
 //  - fail_fsync_at(n): the n-th sync call from now fails with EIO;
 //  - set_space_budget(bytes): writes and fallocates that would allocate
 //    more than the budget fail with ENOSPC, writing nothing;

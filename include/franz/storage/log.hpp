@@ -964,20 +964,21 @@ class basic_log {
     segs_ = list;
     log_start_.store(start);
     log_end_.store(end);
-    recovery_point_ = have_cp ? std::min(rp, end) : 0;
     checkpoint_log_start_ = have_cp ? cp.log_start : -1;
     last_flush_ms_ = clk_->now_ms();
-    // 6. Make what recovery kept durable, then record it.
-    // Indexes rebuilt below the recovery point are synced by the flush below.
-    synced_from_base_ = std::min(segment_holding(recovery_point_), rebuilt_from);
-    if (rebuilt_from != INT64_MAX) dir_dirty_ = true;
-    if (recovery_point_ != end || dir_dirty_) {
-      FRANZ_TRY(flush());
-    } else {
-      durable_.store(end);
-      synced_from_base_ = active_->base_offset();
-    }
-    if (recovery_point_ != end || checkpoint_log_start_ != start) FRANZ_TRY(write_checkpoint(start, end));
+    // 6. What is known durable: everything below the checkpoint's recovery
+    //    point (clamped to what survived). Bytes recovered past it may live
+    //    only in the page cache (after a kill -9); open does not fsync them,
+    //    which would mean writing back up to a segment of data before
+    //    returning. The next flush() makes them durable, together with any
+    //    indexes rebuilt below the recovery point and the directory.
+    const std::int64_t known = have_cp ? std::clamp(rp, start, end) : start;
+    recovery_point_ = known;
+    durable_.store(known);
+    synced_from_base_ = std::min(segment_holding(known), rebuilt_from);
+    if (rebuilt_from != INT64_MAX || known != end) dir_dirty_ = true;
+    // Persist a lowered recovery point (repair) or a moved log start.
+    if (!have_cp || cp.recovery_point != known || cp.log_start != start) FRANZ_TRY(write_checkpoint(start, known));
     if (report_.truncated_bytes || report_.indexes_rebuilt || report_.temp_files_removed ||
         report_.orphan_files_removed || report_.segments_deleted)
       report_.clean = false;
