@@ -327,26 +327,12 @@ TEST_CASE("every offset is found at every segment boundary and between index ent
   }
   REQUIRE(l->segments().size() > 5);
   const auto end = l->log_end_offset().value();
-  for (std::int64_t o = 0; o < end; ++o) {
-    auto rd = l->read(offset{o}, 1);
-    REQUIRE(rd.ok());
-    auto rr = rd->records();
-    record_view v;
-    REQUIRE(rr.next(v));
-    REQUIRE(v.off == offset{o});
-  }
+  require_each_offset_found(*l, 0, end);
   // Reopening (indexes loaded from disk, not rebuilt) finds the same.
   l.reset();
   l = open_log(d.sub("t-0"), opts_for(cfg));
   CHECK(l->recovery().indexes_rebuilt == 0);
-  for (std::int64_t o = 0; o < end; ++o) {
-    auto rd = l->read(offset{o}, 1);
-    REQUIRE(rd.ok());
-    auto rr = rd->records();
-    record_view v;
-    REQUIRE(rr.next(v));
-    REQUIRE(v.off == offset{o});
-  }
+  require_each_offset_found(*l, 0, end);
 }
 
 TEST_CASE("index.interval.bytes: one offset-index entry each time more than the interval was written", "[log][index]") {

@@ -269,14 +269,7 @@ TEST_CASE("missing and damaged indexes are rebuilt identical", "[recovery][index
       auto got = read_all(**l);
       REQUIRE(got.size() == all.size());
       // Every offset is still found through the rebuilt indexes.
-      for (std::int64_t o = 0; o < static_cast<std::int64_t>(all.size()); ++o) {
-        auto rd = (*l)->read(offset{o}, 1);
-        REQUIRE(rd.ok());
-        auto rr = rd->records();
-        record_view v;
-        REQUIRE(rr.next(v));
-        REQUIRE(v.off == offset{o});
-      }
+      test::require_each_offset_found(**l, 0, static_cast<std::int64_t>(all.size()));
     }
     const auto after = snapshot(dir);
     for (const auto& n : indexes) {
@@ -463,12 +456,7 @@ TEST_CASE("reopening after kill -9 with a smaller segment.index.bytes or index i
     INFO((l.ok() ? std::string() : l.error().to_string()));
     REQUIRE(l.ok());
     CHECK(read_all(**l).size() == 2000);
-    auto rd = (*l)->read(offset{1234}, 1);
-    REQUIRE(rd.ok());
-    auto rr = rd->records();
-    record_view v;
-    REQUIRE(rr.next(v));
-    CHECK(v.off == offset{1234});
+    require_each_offset_found(**l, 0, 2000);
   }
 }
 

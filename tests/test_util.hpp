@@ -87,6 +87,19 @@ std::vector<read_record> read_all(const Log& log, std::int64_t from = -1, std::s
   return out;
 }
 
+// Every offset in [from, to) is found: read(o, 1) starts with record o.
+template <class Log>
+void require_each_offset_found(const Log& log, std::int64_t from, std::int64_t to) {
+  for (std::int64_t o = from; o < to; ++o) {
+    auto rd = log.read(offset{o}, 1);
+    REQUIRE(rd.ok());
+    auto rr = rd->records();
+    record_view v;
+    REQUIRE(rr.next(v));
+    REQUIRE(v.off == offset{o});
+  }
+}
+
 inline std::vector<std::string> list_files(const std::string& dir) {
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
