@@ -375,6 +375,20 @@ machine_cpu sample_machine_cpu() {
   return m;
 }
 
+// Resident set size of this process, in bytes (VmRSS: anonymous memory and
+// mapped file pages alike).
+std::uint64_t rss_bytes() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  std::uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %" SCNu64 " kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
 std::string load_average() {
   char buf[64] = {};
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
@@ -939,6 +953,11 @@ int main(int argc, char** argv) {
     const double f = median_rps(franz_t, n);
     if (raw) out.throughput("read_verify", "raw_read", raw_t, n);
     out.throughput("read_verify", "franz", franz_t, n, {{"ratio", raw}}, ">=40M rec/s", f >= target_read_rps);
+    const double rss_mib = static_cast<double>(rss_bytes()) / (1 << 20);
+    out.info("read_verify", "franz", "rss_mib", rss_mib, "MiB",
+             fmt::format("RSS after writing and reading {:.2f} GB through one open log: {:.0f} MiB "
+                         "(target: flat, <= 64 MiB)",
+                         static_cast<double>(read_log->size_bytes()) / 1e9, rss_mib));
     std::fflush(stdout);
   }
   discard_log(read_log);

@@ -234,6 +234,15 @@ status posix_fs::populate(mapping m, std::size_t off, std::size_t len) {
   return {};
 }
 
+status posix_fs::drop_pages(mapping m, std::size_t off, std::size_t len) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t start = off / page * page;
+  if (start >= m.size || len == 0) return {};
+  len = std::min(m.size - start, len + (off - start));
+  if (::madvise(m.data + start, len, MADV_DONTNEED) != 0) return sys("madvise(MADV_DONTNEED)", "");
+  return {};
+}
+
 result<std::size_t> posix_fs::sendfile(int out_fd, int in_fd, std::uint64_t off, std::size_t n) {
   auto o = static_cast<off_t>(off);
   std::size_t sent = 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "test_util.hpp"
@@ -1062,6 +1063,63 @@ TEST_CASE("readers racing appends, rolls and retention see only whole, valid dat
   CHECK(tail_r.reads > 0);
   CHECK(time_r.reads > 0);
   CHECK(l.log_start_offset().value() > 0);  // retention ran while they read
+}
+
+}  // namespace franz
+
+namespace franz {
+
+using namespace franz::test;
+
+namespace {
+
+// This process's resident mapped-file memory (RssFile), in bytes.
+std::uint64_t rss_file_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("RssFile:", 0) == 0) return std::stoull(line.substr(8)) * 1024;
+  }
+  return 0;
+}
+
+// Writes 64 MiB in large batches and reads it all back; returns how much
+// RssFile grew.
+std::uint64_t rss_growth_streaming(const std::string& dir, bool bounded) {
+  log_options o = opts_for(small_config(1 << 30));
+  o.bounded_residency = bounded;
+  auto l = log::open(dir, o);
+  REQUIRE(l.ok());
+  const std::uint64_t before = rss_file_bytes();
+  std::string value(1000, 'v');
+  std::vector<record> recs(64, record{.key = "k", .value = value});
+  while ((*l)->size_bytes() < (64u << 20)) REQUIRE((*l)->append(recs).ok());
+  std::int64_t next = 0;
+  std::uint64_t sum = 0;
+  while (next < (*l)->log_end_offset().value()) {
+    auto rd = (*l)->read(offset{next}, 1 << 20);
+    REQUIRE(rd.ok());
+    auto rr = rd->records();
+    record_view v;
+    while (rr.next(v)) {
+      sum += static_cast<unsigned char>(v.value[v.value.size() / 2]);
+      next = v.off.value() + 1;
+    }
+  }
+  REQUIRE(sum > 0);
+  const std::uint64_t after = rss_file_bytes();
+  return after > before ? after - before : 0;
+}
+
+}  // namespace
+
+TEST_CASE("bounded_residency keeps mapped memory flat while 64 MiB stream through the log", "[log][memory]") {
+  temp_dir d;
+  const std::uint64_t bounded = rss_growth_streaming(d.sub("t-0"), true);
+  const std::uint64_t unbounded = rss_growth_streaming(d.sub("t-1"), false);
+  INFO("RssFile growth: bounded " << (bounded >> 20) << " MiB, unbounded " << (unbounded >> 20) << " MiB");
+  CHECK(bounded < (16u << 20));
+  CHECK(unbounded > (48u << 20));  // the check above would notice the drop stopping
 }
 
 }  // namespace franz

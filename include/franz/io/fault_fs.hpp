@@ -102,6 +102,9 @@ class fault_fs {
   [[nodiscard]] status populate(mapping m, std::size_t off, std::size_t len) {
     return real_.populate(m, off, len);
   }
+  [[nodiscard]] status drop_pages(mapping m, std::size_t off, std::size_t len) {
+    return real_.drop_pages(m, off, len);
+  }
   [[nodiscard]] result<std::size_t> sendfile(int out_fd, int in_fd, std::uint64_t off, std::size_t n) {
     return real_.sendfile(out_fd, in_fd, off, n);
   }

@@ -73,6 +73,10 @@ class posix_fs {
   // Prefaults [off, off + len) of a writable mapping so the hot path does
   // not take page faults (MADV_POPULATE_WRITE; a no-op where unsupported).
   [[nodiscard]] status populate(mapping m, std::size_t off, std::size_t len);
+  // Drops this process's page-table entries for [off, off + len) of a
+  // shared file mapping (MADV_DONTNEED): resident memory shrinks, the bytes
+  // stay in the file and the page cache, and an access faults them back.
+  [[nodiscard]] status drop_pages(mapping m, std::size_t off, std::size_t len);
   // Copies n bytes of in_fd at off to out_fd in the kernel. Returns bytes sent.
   [[nodiscard]] result<std::size_t> sendfile(int out_fd, int in_fd, std::uint64_t off, std::size_t n);
 

@@ -89,6 +89,12 @@ struct log_options {
   // Damage below the recovery point truncates the log there (losing what
   // follows) instead of failing the open with CORRUPT_MESSAGE.
   bool repair = false;
+  // Keep this process's resident memory flat however much is written or
+  // read: pages more than 4 MiB behind the writer and behind each read are
+  // unmapped (they stay in the page cache). Costs one page fault per 64 KiB
+  // when mapped data is read again (re-reading hot data measured ~22%
+  // slower). false: pages stay mapped, and RSS grows with what was touched.
+  bool bounded_residency = true;
 };
 
 // Bytes read from one segment: whole batches, zero-copy. The first batch
@@ -340,6 +346,7 @@ class basic_log {
     auto list = std::make_shared<segment_list>(*snapshot());
     list->push_back(*seg);
     publish(std::move(list));
+    if (bounded_residency_) active_->drop_all();  // the writer is done with it
     active_ = *seg;
     dir_dirty_ = true;
     return {};
@@ -528,7 +535,12 @@ class basic_log {
 
  private:
   basic_log(FS& fs, std::string dir, const log_options& o)
-      : fs_(&fs), dir_(std::move(dir)), cfg_(o.config), clk_(o.clk), segs_(std::make_shared<segment_list>()) {}
+      : fs_(&fs),
+        dir_(std::move(dir)),
+        cfg_(o.config),
+        clk_(o.clk),
+        bounded_residency_(o.bounded_residency),
+        segs_(std::make_shared<segment_list>()) {}
 
   struct location {
     std::shared_ptr<segment> seg;  // null: nothing to read
@@ -563,6 +575,13 @@ class basic_log {
         if (h.base_offset + h.last_offset_delta >= limit) break;
         if (p > pos && p + n - pos > max_bytes) break;
         p += n;
+      }
+      // Keep resident memory flat for readers streaming through the log: drop
+      // what this read leaves behind, and the previous segment once the
+      // reader is well into this one.
+      if (bounded_residency_) {
+        s->drop_passed(pos, p);
+        if (i > 0 && pos < segment::drop_keep && p >= segment::drop_keep) (*segs)[i - 1]->drop_all();
       }
       return location{s, pos, static_cast<std::size_t>(p - pos)};
     }
@@ -633,7 +652,7 @@ class basic_log {
   [[nodiscard]] result<std::byte*> place(std::size_t n, std::int64_t last, std::int64_t now, bool mapped) {
     if (active_->needs_roll(n, last, now, cfg_)) FRANZ_TRY(roll());
     const bool prefault = mapped && bytes_since_flush_ >= segment::prefault_window;
-    auto dst = active_->reserve(n, cfg_, prefault);
+    auto dst = active_->reserve(n, cfg_, prefault, bounded_residency_);
     if (!dst) return go_offline(std::move(dst).error());
     return dst;
   }
@@ -1000,6 +1019,7 @@ class basic_log {
   std::string dir_;
   log_config cfg_;
   const clock* clk_;
+  const bool bounded_residency_;
   io::basic_file<FS> lock_;
 
   mutable std::mutex seg_mu_;

@@ -92,7 +92,8 @@ class basic_segment {
   // Makes room for a batch of n bytes (file space, prefaulted pages, index
   // space) and returns where to write it. Requires size() + n <= capacity().
   // On error nothing changed.
-  [[nodiscard]] result<std::byte*> reserve(std::uint64_t n, const log_config& cfg, bool prefault) {
+  // drop: unmap the writer's trail (see drop_passed).
+  [[nodiscard]] result<std::byte*> reserve(std::uint64_t n, const log_config& cfg, bool prefault, bool drop) {
     const std::uint64_t pos = size();
     const std::uint64_t need = pos + n;
     if (need > allocated_) {
@@ -103,6 +104,7 @@ class basic_segment {
       FRANZ_TRY(log_.allocate(allocated_, target - allocated_));
       allocated_ = target;
     }
+    if (drop) drop_passed(pos, need);
     if (prefault && need > populated_) {
       const std::uint64_t from = std::max(populated_, pos);
       const std::uint64_t to = std::min<std::uint64_t>(allocated_, need + prefault_window);
@@ -368,6 +370,26 @@ class basic_segment {
   // 1 MiB of pages prefaulted ahead of the writer: a single populate call
   // every 1 MiB keeps page faults off ~all small appends (p99.9).
   static constexpr std::uint64_t prefault_window = 1 << 20;
+
+  // Resident memory stays flat however much of the log is written or read:
+  // whoever moves through [from, to) — the writer, or a reader — drops the
+  // drop_step-aligned chunks that fall more than drop_keep behind it from
+  // this process's page tables. Stateless, so each actor drops its own
+  // trail once per chunk it passes. The bytes stay in the page cache; a
+  // lagging reader that needs them again takes one fault-around per 64 KiB.
+  static constexpr std::uint64_t drop_keep = 4 << 20;
+  static constexpr std::uint64_t drop_step = 2 << 20;
+
+  void drop_passed(std::uint64_t from, std::uint64_t to) const noexcept {
+    if (to <= drop_keep + drop_step) return;
+    const std::uint64_t hi = (to - drop_keep) / drop_step * drop_step;
+    const std::uint64_t lo = from > drop_keep ? (from - drop_keep) / drop_step * drop_step : 0;
+    // Only a hint: madvise does not fail on a valid range, and if it did the
+    // cost would be memory, not data.
+    if (hi > lo) (void)fs_->drop_pages(map_, lo, hi - lo);
+  }
+  // Drops every mapped page (a segment the caller has moved past).
+  void drop_all() const noexcept { (void)fs_->drop_pages(map_, 0, size()); }
 
   [[nodiscard]] error corrupt_at(std::uint64_t pos, std::string_view why) const {
     return make_error(errc::corrupt_message, fmt::format("{} at byte {}: {}", log_.path(), pos, why));
