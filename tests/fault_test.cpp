@@ -422,4 +422,25 @@ TEST_CASE("records recovered after a kill -9 become durable at the next flush an
   require_contains(got, all);
 }
 
+TEST_CASE("closing a reopened log on a full disk needs no new space and succeeds", "[fault][enospc]") {
+  temp_dir d;
+  const std::string dir = d.sub("t-0");
+  io::fault_fs fs;
+  {
+    auto l = open_on(fs, dir, small_config(2048));
+    for (int i = 0; i < 30; ++i) {
+      owned_record r = make_record(i, 40);
+      REQUIRE(l->append(r.view()).ok());
+    }
+    REQUIRE(l->close().ok());
+  }
+  auto l = open_on(fs, dir, small_config(2048));
+  fs.set_space_budget(0);
+  CHECK(l->close().ok());
+  fs.set_space_budget(std::nullopt);
+  auto again = open_on(fs, dir, small_config(2048));
+  CHECK(again->recovery().clean);
+  CHECK(read_all(*again).size() == 30);
+}
+
 }  // namespace franz

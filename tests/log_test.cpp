@@ -825,6 +825,34 @@ TEST_CASE("large batches (stored with pwrite) and small ones (stored through the
   CHECK(read_all(*l) == got);
 }
 
+TEST_CASE("append keeps the caller's producer fields and transactional bit, never its control or codec bits",
+          "[log][append]") {
+  temp_dir d;
+  auto l = open_log(d.sub("t-0"));
+  owned_record r = make_record(0);
+  const record recs[] = {r.view()};
+  format::batch_params p;
+  p.base_offset = 999;
+  p.producer_id = 42;
+  p.producer_epoch = 3;
+  p.base_sequence = 7;
+  p.attributes = format::attr_transactional | format::attr_control | format::attr_timestamp_type | 4 /*zstd*/;
+  REQUIRE(l->append(recs, p).ok());
+  auto rd = l->read(offset{0}, 1 << 20);
+  REQUIRE(rd.ok());
+  auto br = rd->batches();
+  batch_view b;
+  REQUIRE(br.next(b));
+  CHECK(b.base_offset() == offset{0});
+  CHECK(b.producer_id() == 42);
+  CHECK(b.producer_epoch() == 3);
+  CHECK(b.base_sequence() == 7);
+  CHECK(b.is_transactional());
+  CHECK_FALSE(b.is_control());
+  CHECK(b.ts_type() == timestamp_type::create_time);
+  CHECK(b.codec() == compression::none);
+}
+
 TEST_CASE("a batch over max.message.bytes is RECORD_TOO_LARGE and nothing is written", "[log][limits]") {
   temp_dir d;
   auto cfg = small_config(1 << 20);

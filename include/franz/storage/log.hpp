@@ -185,6 +185,8 @@ class basic_log {
   // OUT_OF_SPACE / KAFKA_STORAGE_ERROR (nothing written), LOG_OFFLINE. If
   // flush.messages or flush.ms make this append flush and the fsync fails,
   // the batch was written but the error is returned and the log goes offline.
+  // params carries the producer id, epoch and base sequence, and the
+  // transactional bit; other attribute bits and the base offset are the log's.
   [[nodiscard]] result<append_info> append(std::span<const record> recs, const format::batch_params& params = {}) {
     if (!writable()) [[unlikely]] return not_writable();
     if (recs.empty()) [[unlikely]] return make_error(errc::invalid_record, "append of an empty batch");
@@ -202,7 +204,9 @@ class basic_log {
     const std::int64_t last = base + static_cast<std::int64_t>(recs.size()) - 1;
     format::batch_params p = params;
     p.base_offset = base;
-    p.attributes = static_cast<std::uint16_t>(params.attributes & ~format::attr_compression_mask);
+    // Callers may mark a batch transactional; the codec, timestamp type and
+    // control bits belong to the log.
+    p.attributes = static_cast<std::uint16_t>(params.attributes & format::attr_transactional);
     if (append_time) p.attributes |= format::attr_timestamp_type;
     const auto count = static_cast<std::int64_t>(recs.size());
 

@@ -137,8 +137,12 @@ class basic_segment {
   // Seals the segment: a final time-index entry (so the largest timestamp
   // survives a reopen), then the log and both indexes trimmed to size.
   [[nodiscard]] status seal() {
-    FRANZ_TRY(tidx_.reserve_one());
-    maybe_append_time_entry(next_offset() - 1);
+    // Reserve only if an entry will be added: a full disk must not fail a
+    // seal (roll, close) that needs no new space.
+    if (time_entry_due(next_offset() - 1)) {
+      FRANZ_TRY(tidx_.reserve_one());
+      maybe_append_time_entry(next_offset() - 1);
+    }
     FRANZ_TRY(log_.truncate(size()));
     allocated_ = populated_ = size();
     FRANZ_TRY(oidx_.trim());
@@ -430,12 +434,15 @@ class basic_segment {
 
   // Appends (max ts so far, last_offset) if the max timestamp grew since
   // the last entry. Index space must have been reserved.
-  void maybe_append_time_entry(std::int64_t last_offset) noexcept {
+  [[nodiscard]] bool time_entry_due(std::int64_t last_offset) const noexcept {
     const std::int64_t max_ts = max_ts_.load(std::memory_order_relaxed);
-    if (max_ts < 0 || last_offset < base_) return;
+    if (max_ts < 0 || last_offset < base_) return false;
     const auto last = tidx_.last();
-    if (last && last->timestamp >= max_ts) return;
-    tidx_.append({max_ts, static_cast<std::uint32_t>(last_offset - base_)});
+    return !last || last->timestamp < max_ts;
+  }
+  void maybe_append_time_entry(std::int64_t last_offset) noexcept {
+    if (!time_entry_due(last_offset)) return;
+    tidx_.append({max_ts_.load(std::memory_order_relaxed), static_cast<std::uint32_t>(last_offset - base_)});
   }
 
   FS* fs_;
