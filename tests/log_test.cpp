@@ -1010,11 +1010,6 @@ TEST_CASE("a read pins its segment: retention can delete it while the view is st
   CHECK(v.key == all[0].key);
 }
 
-}  // namespace franz
-
-namespace franz {
-
-using namespace franz::test;
 
 TEST_CASE("readers racing appends, rolls and retention see only whole, valid data or OFFSET_OUT_OF_RANGE",
           "[log][concurrency]") {
@@ -1093,11 +1088,6 @@ TEST_CASE("readers racing appends, rolls and retention see only whole, valid dat
   CHECK(l.log_start_offset().value() > 0);  // retention ran while they read
 }
 
-}  // namespace franz
-
-namespace franz {
-
-using namespace franz::test;
 
 namespace {
 

@@ -61,6 +61,20 @@ crashed make_crashed_log(const std::string& dir, int batches) {
 
 const std::string log0 = format::segment_file(0, ".log");
 
+// Damage below the recovery point: a plain open is CORRUPT_MESSAGE, an
+// open with repair succeeds. Returns the repaired log.
+result<std::unique_ptr<log>> refused_then_repaired(const std::string& dir, const log_config& cfg) {
+  auto l = log::open(dir, opts_for(cfg));
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.code() == errc::corrupt_message);
+  log_options o = opts_for(cfg);
+  o.repair = true;
+  auto r = log::open(dir, o);
+  REQUIRE(r.ok());
+  return r;
+}
+
+
 void require_prefix(const std::vector<test::read_record>& got, const std::vector<owned_record>& want,
                     std::size_t n) {
   REQUIRE(got.size() == n);
@@ -351,22 +365,11 @@ TEST_CASE("a torn write in a segment below the recovery point is refused without
   std::string data = test::read_file(dir + "/" + log0);
   data.resize(data.size() / 2);
   test::write_file(dir + "/" + log0, data);
-  auto l = log::open(dir, opts_for(cfg));
-  REQUIRE_FALSE(l.ok());
-  CHECK(l.code() == errc::corrupt_message);
-  log_options o = opts_for(cfg);
-  o.repair = true;
-  auto r = log::open(dir, o);
-  REQUIRE(r.ok());
+  auto r = refused_then_repaired(dir, cfg);
   CHECK((*r)->log_end_offset().value() < 10);
   CHECK((*r)->segments().size() == 1);
 }
 
-}  // namespace franz
-
-namespace franz {
-
-using namespace franz::test;
 
 TEST_CASE("records lost at the end of the last segment below the recovery point are CORRUPT_MESSAGE",
           "[recovery][corruption]") {
@@ -420,13 +423,7 @@ TEST_CASE("a sealed segment that ends short of the next segment's base is damage
   keep = starts[starts.size() - 2];
   data.resize(keep);
   test::write_file(seg0, data);
-  auto l = log::open(dir, opts_for(cfg));
-  REQUIRE_FALSE(l.ok());
-  CHECK(l.code() == errc::corrupt_message);
-  log_options o = opts_for(cfg);
-  o.repair = true;
-  auto r = log::open(dir, o);
-  REQUIRE(r.ok());
+  auto r = refused_then_repaired(dir, cfg);
   auto got = read_all(**r);
   // Dense to the end: nothing past the cut survives.
   REQUIRE(got.size() == 2 * (starts.size() - 2));
