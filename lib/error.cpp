@@ -32,6 +32,9 @@ std::string_view errc_name(errc c) noexcept {
     case errc::illegal_generation: return "ILLEGAL_GENERATION";
     case errc::rebalance_in_progress: return "REBALANCE_IN_PROGRESS";
     case errc::unknown_member_id: return "UNKNOWN_MEMBER_ID";
+    case errc::invalid_partitions: return "INVALID_PARTITIONS";
+    case errc::no_offset_for_partition: return "NO_OFFSET_FOR_PARTITION";
+    case errc::wakeup: return "WAKEUP";
   }
   return "UNKNOWN_SERVER_ERROR";
 }

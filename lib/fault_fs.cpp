@@ -204,6 +204,14 @@ status fault_fs::mkdir(const std::string& path) {
   return real_.mkdir(path);
 }
 
+status fault_fs::rmdir(const std::string& path) {
+  std::lock_guard g(mu_);
+  if (down_) return down_error("rmdir");
+  track_dir(dir_of(path));
+  durable_dirs_.erase(path);
+  return real_.rmdir(path);
+}
+
 status fault_fs::reboot() {
   std::lock_guard g(mu_);
   if (crash_mode_ == crash_mode::power_loss) {

@@ -151,6 +151,11 @@ status posix_fs::mkdir(const std::string& path) {
   return {};
 }
 
+status posix_fs::rmdir(const std::string& path) {
+  if (::rmdir(path.c_str()) != 0) return sys("rmdir", path);
+  return {};
+}
+
 status posix_fs::fsync_dir(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return sys("open directory", path);

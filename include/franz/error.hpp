@@ -54,15 +54,28 @@ enum class errc : std::uint8_t {
   foreign_file,
   // The call is not valid in the object's state (closed, misuse of the API).
   illegal_state,
-  // Messaging layer (used by later modules; listed here so the enum is
-  // stable and names stay unique).
+  // --- messaging ---
+  // A topic name breaks Kafka's rules (1-249 chars of [a-zA-Z0-9._-], not
+  // "." or ".."). Nothing was created.
   invalid_topic_exception,
+  // create_topic of a name that exists.
   topic_already_exists,
+  // No such topic or partition, or the topic was deleted while in use.
   unknown_topic_or_partition,
+  // A wait ran out: max.block.ms for buffer memory, or close(timeout)
+  // before every record was acknowledged.
   request_timed_out,
+  // Consumer groups (see the consumer-groups API).
   illegal_generation,
   rebalance_in_progress,
   unknown_member_id,
+  // A partition count below 1, or create_partitions that does not grow.
+  invalid_partitions,
+  // auto.offset.reset=none and the consumer has no position for a
+  // partition. seek() first.
+  no_offset_for_partition,
+  // poll() was interrupted by wakeup() (Kafka's WakeupException).
+  wakeup,
 };
 
 // Kafka-style upper-case name, e.g. "OFFSET_OUT_OF_RANGE".

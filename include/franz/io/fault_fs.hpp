@@ -89,6 +89,9 @@ class fault_fs {
   [[nodiscard]] status rename(const std::string& from, const std::string& to);
   [[nodiscard]] status unlink(const std::string& path);
   [[nodiscard]] status mkdir(const std::string& path);
+  // Removing a directory is not rolled back by a power loss (a limitation:
+  // franz removes only directories it has already renamed out of the way).
+  [[nodiscard]] status rmdir(const std::string& path);
   [[nodiscard]] status fsync_dir(const std::string& path);
   [[nodiscard]] result<path_type> stat(const std::string& path) { return real_.stat(path); }
   [[nodiscard]] result<std::vector<std::string>> list_dir(const std::string& path) {

@@ -59,6 +59,8 @@ class posix_fs {
   [[nodiscard]] status rename(const std::string& from, const std::string& to);
   [[nodiscard]] status unlink(const std::string& path);
   [[nodiscard]] status mkdir(const std::string& path);
+  // Removes an empty directory.
+  [[nodiscard]] status rmdir(const std::string& path);
   [[nodiscard]] status fsync_dir(const std::string& path);
   [[nodiscard]] result<path_type> stat(const std::string& path);
   // Names in dir, without "." and "..", unsorted.

@@ -20,11 +20,15 @@
 // flush returns LOG_OFFLINE. Close and reopen it; recovery then drops
 // whatever was never made durable. A failed fsync is never retried.
 //
-// Thread-safety: writes (append, flush, roll, truncate_to, delete_records,
-// enforce_retention, tick, close) need external serialization: one writer
-// at a time. Reads (read, offsets_for_time, the offset getters, transfer_to)
-// are safe from any thread, concurrently with the writer, except that
-// truncate_to must not run while readers hold views past the new end.
+// Thread-safety: writes (append, append_batch, roll, truncate_to,
+// delete_records, enforce_retention, tick, set_config, close) need external
+// serialization: one writer at a time. flush() and flush_until() may also
+// run on other threads, concurrently with the writer's appends: fsyncs run
+// outside the writer's path, so appends continue while a flush waits on the
+// disk (group commit: one fsync covers every append before it). Reads (read,
+// offsets_for_time, the offset getters, transfer_to) are safe from any
+// thread, concurrently with the writer, except that truncate_to must not run
+// while readers hold views past the new end.
 // Lifetime: views in a log_read stay valid while the log_read lives (it
 // pins its segment), even if retention deletes the segment; close the log
 // only after readers are done. The FS and clock outlive the log.
@@ -55,6 +59,12 @@
 #include "franz/types.hpp"
 
 namespace franz {
+
+// How much append_batch checks a batch before storing it.
+enum class batch_check : std::uint8_t {
+  full,         // checksum, header and every record (input from outside)
+  header_only,  // header fields only: a batch franz's encoder just built
+};
 
 // Where an append landed.
 struct append_info {
@@ -218,13 +228,13 @@ class basic_log {
         // Small: encode straight into the mapping.
         FRANZ_ASSIGN_OR_RETURN(std::byte * dst, place(n, last, now, /*mapped=*/true));
         format::encode_batch(dst, recs, t, p, bodies_.data());
-        return finish_append(n, base, last, t.max, now, count);
+        return finish_append(n, base, last, t.max, now);
       }
       // Large: encode into scratch (hot in cache), then one pwrite.
       if (scratch_.size() < n) scratch_.resize(n);
       format::encode_batch(scratch_.data(), recs, t, p, bodies_.data());
       FRANZ_TRY(store(scratch_.data(), n, last, now));
-      return finish_append(n, base, last, t.max, now, count);
+      return finish_append(n, base, last, t.max, now);
     }
     // Compressed: encode the records into scratch, compress into a second
     // scratch area behind a header, then store the finished batch.
@@ -242,7 +252,7 @@ class basic_log {
     const std::size_t n = format::batch_header_size + csize;
     if (too_large(n)) [[unlikely]] return size_error(n);
     FRANZ_TRY(store(packed_.data(), n, last, now));
-    return finish_append(n, base, last, t.max, now, count);
+    return finish_append(n, base, last, t.max, now);
   }
 
   [[nodiscard]] result<append_info> append(const record& r) { return append(std::span<const record>(&r, 1)); }
@@ -252,16 +262,20 @@ class basic_log {
   // timestamps and re-checksums. The batch is validated first: checksum
   // (CORRUPT_MESSAGE), header and records (INVALID_RECORD), codec
   // (UNSUPPORTED_COMPRESSION_TYPE), size (RECORD_TOO_LARGE).
-  [[nodiscard]] result<append_info> append_batch(std::span<const std::byte> batch) {
+  // check = header_only skips the checksum and the walk over the records;
+  // it is for batches franz's own encoder has just built (the producer).
+  [[nodiscard]] result<append_info> append_batch(std::span<const std::byte> batch,
+                                                 batch_check check = batch_check::full) {
     if (!writable()) [[unlikely]] return not_writable();
     if (too_large(batch.size())) [[unlikely]] return size_error(batch.size());
-    const auto probe = format::probe_batch(batch.data(), batch.size());
+    const bool full = check == batch_check::full;
+    const auto probe = format::probe_batch(batch.data(), batch.size(), full);
     if (probe.kind != format::batch_probe::ok || probe.size != batch.size())
       return make_error(errc::corrupt_message,
                         fmt::format("appended batch is invalid: {}",
                                     probe.kind == format::batch_probe::ok ? "trailing bytes after the batch" : probe.why));
     const batch_view in(batch);
-    FRANZ_TRY(validate_incoming(in));
+    if (full) FRANZ_TRY(validate_incoming(in));
     const std::int64_t now = clk_->now_ms();
     const std::int64_t base = log_end_.load(std::memory_order_relaxed);
     const std::int64_t last = base + in.header().last_offset_delta;
@@ -282,14 +296,43 @@ class basic_log {
       format::store_le(head + offsetof(format::batch_header, checksum), XXH3_64bits_digest(&st));
     }
     FRANZ_TRY(store(head, sizeof head, last, now, batch.subspan(sizeof head)));
-    return finish_append(batch.size(), base, last, max_ts, now, in.record_count());
+    return finish_append(batch.size(), base, last, max_ts, now);
   }
 
   // fsyncs every segment written since the last flush (and the directory if
   // segments were created), then advances durable_offset to the log end.
+  // Any thread (see the class comment); concurrent flushes queue on one
+  // mutex and each syncs what was appended before it started.
   [[nodiscard]] status flush() {
+    std::lock_guard f(flush_mu_);
+    return flush_locked();
+  }
+
+  // Group commit: returns once every record below `target` is durable. If a
+  // flush in progress (or an earlier one) already covered target, no fsync
+  // is issued; otherwise one fsync covers everything appended so far.
+  // A target past the log end is clamped to it.
+  [[nodiscard]] status flush_until(offset target) {
+    if (durable_.load(std::memory_order_acquire) >= target.value()) return {};
+    std::lock_guard f(flush_mu_);
+    if (durable_.load(std::memory_order_acquire) >= target.value()) return {};
+    return flush_locked();
+  }
+
+  // Replaces the configuration (Kafka's alter configs). Takes effect for
+  // the next append, roll and retention pass; index sizes apply to segments
+  // created from now on. Writer-serialized. INVALID_CONFIG leaves it as is.
+  [[nodiscard]] status set_config(const log_config& c) {
+    FRANZ_TRY(c.validate());
+    std::lock_guard f(flush_mu_);
+    cfg_ = c;
+    return {};
+  }
+
+ private:
+  [[nodiscard]] status flush_locked() {
     FRANZ_TRY(check_writable());
-    const std::int64_t end = log_end_.load(std::memory_order_relaxed);
+    const std::int64_t end = log_end_.load(std::memory_order_acquire);
     if (durable_.load(std::memory_order_relaxed) == end && !dir_dirty_) return {};
     // Segments before synced_from_base_ were fully synced (with their
     // indexes) when they were sealed; sealed ones since then need indexes too.
@@ -304,9 +347,8 @@ class basic_log {
     }
     synced_from_base_ = active_->base_offset();
     durable_.store(end, std::memory_order_release);
-    messages_since_flush_ = 0;
-    bytes_since_flush_ = 0;
-    last_flush_ms_ = clk_->now_ms();
+    bytes_since_flush_.store(0, std::memory_order_relaxed);
+    last_flush_ms_.store(clk_->now_ms(), std::memory_order_relaxed);
     // Persist the recovery point once it moves past a segment boundary, so
     // recovery walks about one segment, at one checkpoint write per segment.
     // The data is durable already; a checkpoint that cannot be written for
@@ -319,13 +361,14 @@ class basic_log {
     return {};
   }
 
+ public:
   // Time-driven work, for callers without background threads: flush when
   // flush.ms has passed, roll when segment.ms has passed, and retention.
   [[nodiscard]] status tick() {
     FRANZ_TRY(check_writable());
     const std::int64_t now = clk_->now_ms();
     if (durable_.load(std::memory_order_relaxed) != log_end_.load(std::memory_order_relaxed) &&
-        now - last_flush_ms_ >= cfg_.flush_ms)
+        now - last_flush_ms_.load(std::memory_order_relaxed) >= cfg_.flush_ms)
       FRANZ_TRY(flush());
     if (!active_->empty() && active_->needs_roll(0, log_end_.load(std::memory_order_relaxed), now, cfg_))
       FRANZ_TRY(roll());
@@ -337,29 +380,15 @@ class basic_log {
   // Seals the active segment and starts a new one at the log end (no-op if
   // the active segment is empty).
   [[nodiscard]] status roll() {
-    FRANZ_TRY(check_writable());
-    if (active_->empty()) return {};
-    if (auto s = active_->seal(); !s.ok()) return go_offline(std::move(s));
-    const std::int64_t base = log_end_.load(std::memory_order_relaxed);
-    auto seg = segment::open(*fs_, dir_, base, cfg_, /*create=*/true);
-    if (!seg) {
-      remove_segment_files(base);
-      active_->unseal();
-      return std::move(seg).error();
-    }
-    auto list = std::make_shared<segment_list>(*snapshot());
-    list->push_back(*seg);
-    publish(std::move(list));
-    if (bounded_residency_) active_->drop_all();  // the writer is done with it
-    active_ = *seg;
-    dir_dirty_ = true;
-    return {};
+    std::lock_guard f(flush_mu_);
+    return roll_locked();
   }
 
   // Removes every batch holding an offset >= to (the whole batch holding
   // `to`, if `to` is inside one). Durable on return. Errors:
   // OFFSET_OUT_OF_RANGE if to < log start.
   [[nodiscard]] status truncate_to(offset to) {
+    std::lock_guard f(flush_mu_);
     FRANZ_TRY(check_writable());
     const std::int64_t t = to.value();
     if (t >= log_end_.load(std::memory_order_relaxed)) return {};
@@ -404,6 +433,7 @@ class basic_log {
   // the current start is a no-op. Errors: OFFSET_OUT_OF_RANGE if to is past
   // the log end. Returns the new log start.
   [[nodiscard]] result<offset> delete_records(offset to) {
+    std::lock_guard f(flush_mu_);
     FRANZ_TRY(check_writable());
     const std::int64_t t = to.value();
     const std::int64_t end = log_end_.load(std::memory_order_relaxed);
@@ -415,7 +445,7 @@ class basic_log {
     log_start_.store(t, std::memory_order_release);
     // Kafka rolls an active segment that lies wholly below the new start so
     // that it can be deleted too.
-    if (t == end && !active_->empty()) FRANZ_TRY(roll());
+    if (t == end && !active_->empty()) FRANZ_TRY(roll_locked());
     FRANZ_TRY(delete_segments_below([&](const segment& s) { return s.next_offset() <= t; }));
     return offset{t};
   }
@@ -423,6 +453,7 @@ class basic_log {
   // Applies retention.ms and retention.bytes to sealed segments, oldest
   // first; the active segment is never deleted. Returns segments deleted.
   [[nodiscard]] result<std::size_t> enforce_retention() {
+    std::lock_guard f(flush_mu_);
     FRANZ_TRY(check_writable());
     const std::int64_t now = clk_->now_ms();
     std::size_t deleted = 0;
@@ -449,6 +480,7 @@ class basic_log {
   // point and releases the directory lock. Idempotent; the destructor calls
   // it and ignores errors.
   [[nodiscard]] status close() {
+    std::lock_guard f(flush_mu_);
     if (closed_) return {};
     status first;
     if (!offline_) {
@@ -612,6 +644,26 @@ class basic_log {
     return segs->empty() ? 0 : (*segs)[index_of_segment(*segs, off)]->base_offset();
   }
 
+  [[nodiscard]] status roll_locked() {
+    FRANZ_TRY(check_writable());
+    if (active_->empty()) return {};
+    if (auto s = active_->seal(); !s.ok()) return go_offline(std::move(s));
+    const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+    auto seg = segment::open(*fs_, dir_, base, cfg_, /*create=*/true);
+    if (!seg) {
+      remove_segment_files(base);
+      active_->unseal();
+      return std::move(seg).error();
+    }
+    auto list = std::make_shared<segment_list>(*snapshot());
+    list->push_back(*seg);
+    publish(std::move(list));
+    if (bounded_residency_) active_->drop_all();  // the writer is done with it
+    active_ = *seg;
+    dir_dirty_ = true;
+    return {};
+  }
+
   [[nodiscard]] bool writable() const noexcept { return !closed_ && !offline_; }
   [[nodiscard]] error not_writable() const {
     if (closed_) return make_error(errc::illegal_state, fmt::format("{}: the log is closed", dir_));
@@ -655,7 +707,7 @@ class basic_log {
   // unwritten pages would then be written back as zeros.
   [[nodiscard]] result<std::byte*> place(std::size_t n, std::int64_t last, std::int64_t now, bool mapped) {
     if (active_->needs_roll(n, last, now, cfg_)) FRANZ_TRY(roll());
-    const bool prefault = mapped && bytes_since_flush_ >= segment::prefault_window;
+    const bool prefault = mapped && bytes_since_flush_.load(std::memory_order_relaxed) >= segment::prefault_window;
     auto dst = active_->reserve(n, cfg_, prefault, bounded_residency_);
     if (!dst) return go_offline(std::move(dst).error());
     return dst;
@@ -682,12 +734,16 @@ class basic_log {
   }
 
   [[nodiscard]] result<append_info> finish_append(std::size_t n, std::int64_t base, std::int64_t last,
-                                                  std::int64_t max_ts, std::int64_t now, std::int64_t count) {
+                                                  std::int64_t max_ts, std::int64_t now) {
     active_->commit(n, base, last, max_ts, cfg_, now);
     log_end_.store(last + 1, std::memory_order_release);
-    messages_since_flush_ += count;
-    bytes_since_flush_ += n;
-    if (messages_since_flush_ >= cfg_.flush_messages || now - last_flush_ms_ >= cfg_.flush_ms) FRANZ_TRY(flush());
+    // Only this thread adds; a concurrent flush may reset it to 0 (a lost
+    // reset only means one extra prefault).
+    bytes_since_flush_.store(bytes_since_flush_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    // Offsets are dense, so the records not yet flushed are end - durable.
+    if (last + 1 - durable_.load(std::memory_order_relaxed) >= cfg_.flush_messages ||
+        now - last_flush_ms_.load(std::memory_order_relaxed) >= cfg_.flush_ms)
+      FRANZ_TRY(flush());
     return append_info{offset{base}, offset{last}, timestamp{max_ts}, n};
   }
 
@@ -758,7 +814,7 @@ class basic_log {
     if (!active_) return {};
     FRANZ_TRY(active_->seal());
     dir_dirty_ = true;  // force the sync pass even if nothing new was appended
-    FRANZ_TRY(flush());
+    FRANZ_TRY(flush_locked());
     const std::int64_t end = log_end_.load();
     if (recovery_point_ != end || checkpoint_log_start_ != log_start_.load())
       FRANZ_TRY(write_checkpoint(log_start_.load(), end));
@@ -988,7 +1044,7 @@ class basic_log {
     log_start_.store(start);
     log_end_.store(end);
     checkpoint_log_start_ = have_cp ? cp.log_start : -1;
-    last_flush_ms_ = clk_->now_ms();
+    last_flush_ms_.store(clk_->now_ms());
     // 6. What is known durable: everything below the checkpoint's recovery
     //    point (clamped to what survived). Bytes recovered past it may live
     //    only in the page cache (after a kill -9); open does not fsync them,
@@ -1038,13 +1094,18 @@ class basic_log {
   std::int64_t recovery_point_ = 0;        // as persisted in the checkpoint
   std::int64_t checkpoint_log_start_ = -1;  // as persisted in the checkpoint
   std::int64_t synced_from_base_ = 0;      // first segment that may hold unsynced data
-  std::int64_t messages_since_flush_ = 0;
+  // Shared with flushers on other threads (see flush()).
   // Starts "long ago" so a fresh log prefaults from its first append.
-  std::uint64_t bytes_since_flush_ = segment::prefault_window;
-  std::int64_t last_flush_ms_ = 0;
-  bool dir_dirty_ = false;
+  std::atomic<std::uint64_t> bytes_since_flush_{segment::prefault_window};
+  std::atomic<std::int64_t> last_flush_ms_{0};
+  // Serializes flushes with each other and with every writer call that
+  // changes the segment list, the active segment, the directory or the
+  // checkpoint (roll, truncate_to, delete_records, retention, close); the
+  // append path takes it only to roll or to flush.
+  mutable std::mutex flush_mu_;
+  bool dir_dirty_ = false;                 // flush_mu_
   std::atomic<bool> offline_{false};  // read by offline() from any thread
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};
   std::vector<std::byte> scratch_;     // large batches are encoded here
   std::vector<std::byte> packed_;      // compressed batches
   std::vector<std::uint32_t> bodies_;  // record body sizes from measure()
