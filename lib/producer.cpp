@@ -367,7 +367,7 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
       acc->first_ts = ts;
       acc->max_ts = ts;
       acc->opened_ms = clk_->now_ms();
-      need = one;
+      need = one - format::batch_header_size;
       opened = true;
       break;
     }

@@ -74,16 +74,18 @@ struct record_metadata {
   timestamp ts;    // CreateTime as sent, or the LogAppendTime stamped
 };
 
-// A record to send. Views: the bytes need to live only until send returns.
+// A record to send, fields in the order of Kafka's ProducerRecord
+// (topic, partition, timestamp, key, value, headers). Views: the bytes need
+// to live only until send returns.
 struct producer_record {
   std::string_view topic;
-  bytes_view key = null_bytes;
-  bytes_view value = null_bytes;
-  std::span<const record_header> headers = {};
   // An explicit partition; otherwise the partitioner picks.
   std::optional<std::int32_t> partition = std::nullopt;
   // CreateTime in ms; none() means the producer's clock at send.
   timestamp ts = timestamp::none();
+  bytes_view key = null_bytes;
+  bytes_view value = null_bytes;
+  std::span<const record_header> headers = {};
 };
 
 using send_callback = std::function<void(const result<record_metadata>&)>;
@@ -277,8 +279,8 @@ class typed_producer {
                             std::optional<std::int32_t> partition = std::nullopt,
                             std::span<const record_header> headers = {}) {
     std::string kbuf, vbuf;
-    return p_->send({.topic = topic, .key = ks_(key, kbuf), .value = vs_(value, vbuf), .headers = headers,
-                     .partition = partition},
+    return p_->send({.topic = topic, .partition = partition, .key = ks_(key, kbuf), .value = vs_(value, vbuf),
+                     .headers = headers},
                     std::move(cb));
   }
   // A record with a null key.
