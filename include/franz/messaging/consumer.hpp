@@ -74,7 +74,7 @@ struct consumer_config {
   // Spinning keeps producer-to-consumer latency under a microsecond; 0
   // sleeps at once. Default 50.
   std::int64_t poll_spin_us = 50;
-  std::string client_id;
+  std::string client_id{};
 
   // Applies Kafka-style properties: max.poll.records, fetch.max.bytes,
   // max.partition.fetch.bytes, auto.offset.reset, isolation.level,

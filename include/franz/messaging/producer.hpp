@@ -141,11 +141,11 @@ struct producer_config {
   partitioner_kind partitioner_class = partitioner_kind::sticky;
   // A custom partitioner replaces all of the above (except an explicit
   // partition).
-  std::shared_ptr<partitioner> custom_partitioner;
+  std::shared_ptr<partitioner> custom_partitioner{};
   // interceptor.classes, in order.
-  std::vector<std::shared_ptr<producer_interceptor>> interceptors;
+  std::vector<std::shared_ptr<producer_interceptor>> interceptors{};
   // client.id: names the producer in errors.
-  std::string client_id;
+  std::string client_id{};
 
   // Applies Kafka-style properties (the keys above). Unknown keys and bad
   // values give INVALID_CONFIG; on error *this is unchanged.
