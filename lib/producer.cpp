@@ -170,6 +170,10 @@ struct producer::completion {
   std::size_t reserved = 0;
 };
 
+// A topic as this producer sends to it. Immutable once published (only the
+// partitioner's atomics change): a new incarnation, more partitions or a
+// new config make a new entry, and old entries are kept (retired_) so a
+// thread that still holds one never sees it freed.
 struct producer::topic_entry {
   std::shared_ptr<const detail::topic_state> state;
   std::uint64_t version = 0;  // the broker's metadata version at resolution
@@ -178,7 +182,21 @@ struct producer::topic_entry {
   std::atomic<std::uint32_t> next{0};
 };
 
-producer::producer(broker& b, producer_config cfg) : broker_(&b), cfg_(std::move(cfg)), clk_(&b.clk()) {}
+namespace {
+// Each sending thread remembers the last topic it resolved, so the common
+// case (one topic, no metadata change) takes no lock and builds no string.
+std::atomic<std::uint64_t> next_producer_id{1};
+struct send_cache {
+  std::uint64_t producer_id = 0;
+  std::uint64_t version = 0;
+  std::string topic;
+  void* entry = nullptr;
+};
+thread_local send_cache tl_cache;
+}  // namespace
+
+producer::producer(broker& b, producer_config cfg)
+    : broker_(&b), cfg_(std::move(cfg)), clk_(&b.clk()), id_(next_producer_id.fetch_add(1)) {}
 
 result<std::unique_ptr<producer>> producer::create(broker& b, producer_config cfg) {
   FRANZ_TRY(cfg.validate());
@@ -189,40 +207,64 @@ result<std::unique_ptr<producer>> producer::create(broker& b, producer_config cf
   return p;
 }
 
-producer::~producer() { (void)close(); }
+producer::~producer() {
+  (void)close();
+  if (tl_cache.producer_id == id_) tl_cache = {};
+}
 
-result<producer::topic_entry*> producer::resolve(std::string_view topic) {
-  // cache_mu_ held by the caller. An entry is re-resolved whenever the
-  // broker's metadata moved since it was: same topic id keeps its
-  // accumulators (so per-partition order holds), a new incarnation of the
-  // name gets new ones.
+result<producer::topic_entry*> producer::lookup(std::string_view topic) {
   const std::uint64_t v = broker_->metadata_version();
+  if (tl_cache.producer_id == id_ && tl_cache.version == v && tl_cache.topic == topic) [[likely]]
+    return static_cast<topic_entry*>(tl_cache.entry);
+  topic_entry* e = nullptr;
+  {
+    std::lock_guard g(cache_mu_);
+    FRANZ_ASSIGN_OR_RETURN(e, resolve(topic, v));
+  }
+  tl_cache.producer_id = id_;
+  tl_cache.version = v;
+  tl_cache.topic.assign(topic);
+  tl_cache.entry = e;
+  return e;
+}
+
+result<producer::topic_entry*> producer::resolve(std::string_view topic, std::uint64_t v) {
+  // cache_mu_ held. Same topic id keeps the accumulators (so per-partition
+  // order holds across re-resolution); a new incarnation of the name gets
+  // new ones.
   auto it = topics_.find(std::string(topic));
   if (it != topics_.end() && it->second->version == v) return it->second.get();
   FRANZ_ASSIGN_OR_RETURN(auto state, broker_->find_topic(topic));
-  if (it == topics_.end() || it->second->state->topic_id != state->topic_id) {
-    auto e = std::make_unique<topic_entry>();
-    e->state = state;
-    it = topics_.insert_or_assign(std::string(topic), std::move(e)).first;
+  auto e = std::make_unique<topic_entry>();
+  e->state = state;
+  e->version = v;
+  if (it != topics_.end() && it->second->state->topic_id == state->topic_id) {
+    e->accs = it->second->accs;
+    e->sticky.store(it->second->sticky.load());
+    e->next.store(it->second->next.load());
   }
-  topic_entry& e = *it->second;
-  e.state = state;
-  e.version = v;
   const auto& cfg = state->config;
-  while (e.accs.size() < state->partitions.size()) {
+  while (e->accs.size() < state->partitions.size()) {
     auto acc = std::make_shared<accumulator>();
-    acc->part = state->partitions[e.accs.size()];
-    e.accs.push_back(acc);
+    acc->part = state->partitions[e->accs.size()];
+    e->accs.push_back(acc);
     accs_.push_back(std::move(acc));
   }
-  for (auto& acc : e.accs) {
+  for (auto& acc : e->accs) {
     std::lock_guard g(acc->mu);
     acc->codec = cfg.compression_type.value_or(cfg_.compression_type);
     acc->max_batch = static_cast<std::size_t>(cfg.max_batch_bytes());
     acc->limit = std::min(static_cast<std::size_t>(cfg_.batch_size), acc->max_batch);
     acc->log_append_time = cfg.message_timestamp_type == timestamp_type::log_append_time;
   }
-  return &e;
+  topic_entry* out = e.get();
+  if (it != topics_.end()) {
+    retired_.push_back(std::move(it->second));
+    it->second = std::move(e);
+  } else {
+    topics_.emplace(std::string(topic), std::move(e));
+  }
+  return out;
 }
 
 result<std::int32_t> producer::choose_partition(topic_entry& e, const producer_record& r) {
@@ -315,24 +357,28 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
   const std::int64_t ts = r.ts.value() < 0 ? clk_->now_ms() : r.ts.value();
   const record rec{r.key, r.value, r.headers, timestamp{ts}};
 
-  std::shared_ptr<accumulator> acc;
   topic_entry* entry = nullptr;
   std::int32_t p = 0;
-  {
-    std::lock_guard g(cache_mu_);
-    FRANZ_ASSIGN_OR_RETURN(entry, resolve(r.topic));
-    FRANZ_ASSIGN_OR_RETURN(p, choose_partition(*entry, r));
-    acc = entry->accs[static_cast<std::size_t>(p)];
-  }
+  FRANZ_ASSIGN_OR_RETURN(entry, lookup(r.topic));
+  FRANZ_ASSIGN_OR_RETURN(p, choose_partition(*entry, r));
+  accumulator* acc = entry->accs[static_cast<std::size_t>(p)].get();
   const bool report = cb || fut || !cfg_.interceptors.empty();
+  // Sizes are computed once: a record's body with deltas (t, o) is body0
+  // with the two one-byte zero deltas replaced by varints of t and o.
+  const std::size_t body0 = format::record_body_size(rec, 0, 0);
+  auto body_with = [body0](std::int64_t t, std::int32_t o) {
+    return body0 - 2 + format::varint_size(t) + format::varint_size(o);
+  };
+  auto encoded = [](std::size_t body) { return format::varint_size(static_cast<std::int64_t>(body)) + body; };
   // The record alone, with the largest deltas it could get: an upper bound.
-  const std::size_t alone = format::batch_header_size + format::record_size(rec, 0, 0) + format::max_varint64_bytes + format::max_varint32_bytes;
+  const std::size_t alone = format::batch_header_size + encoded(body0) + format::max_varint64_bytes +
+                            format::max_varint32_bytes;
   if (alone > static_cast<std::size_t>(cfg_.max_request_size) ||
       alone > static_cast<std::size_t>(cfg_.buffer_memory))
     return make_error(errc::record_too_large,
                       fmt::format("a record of about {} bytes exceeds max.request.size ({}) or buffer.memory ({})",
                                   alone, cfg_.max_request_size, cfg_.buffer_memory));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.max_block_ms);
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // set when send first blocks
   bool opened = false;
   bool rotate_sticky = false;
   {
@@ -341,20 +387,22 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
       return make_error(errc::record_too_large,
                         fmt::format("a record of about {} bytes exceeds max.message.bytes of '{}' ({})", alone,
                                     r.topic, acc->max_batch));
-    std::size_t need = 0;
+    std::size_t need = 0, body = 0;
     for (;;) {
       if (acc->count > 0) {
-        need = format::record_size(rec, ts - acc->first_ts, acc->count);
+        body = body_with(ts - acc->first_ts, acc->count);
+        need = encoded(body);
         if (acc->size + need <= acc->limit) break;
         seal_and_append(*acc);
         rotate_sticky = true;
       }
       // Open a batch: reserve its room in buffer.memory.
-      const std::size_t one = format::batch_header_size + format::record_size(rec, 0, 0);
+      const std::size_t one = format::batch_header_size + encoded(body0);
       const std::size_t room = std::max(acc->limit, one);
       if (!try_reserve(room)) {
         l.unlock();
-        FRANZ_TRY(reserve_blocking(room, deadline));
+        if (!deadline) deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.max_block_ms);
+        FRANZ_TRY(reserve_blocking(room, *deadline));
         l.lock();
         if (acc->count > 0) {  // another sender opened one meanwhile
           release(room);
@@ -367,13 +415,14 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
       acc->first_ts = ts;
       acc->max_ts = ts;
       acc->opened_ms = clk_->now_ms();
+      body = body0;
       need = one - format::batch_header_size;
       opened = true;
       break;
     }
     if (acc->buf.size() < acc->size + need) acc->buf.resize(acc->size + need);
     const std::int32_t delta = acc->count;
-    format::put_record(acc->buf.data() + acc->size, rec, ts - acc->first_ts, delta);
+    format::put_record(acc->buf.data() + acc->size, rec, ts - acc->first_ts, delta, body);
     acc->size += need;
     acc->max_ts = std::max(acc->max_ts, ts);
     ++acc->count;

@@ -199,7 +199,8 @@ class producer {
   producer(broker& b, producer_config cfg);
   [[nodiscard]] status send_impl(const producer_record& r, send_callback& cb,
                                  std::unique_ptr<std::promise<result<record_metadata>>>& fut);
-  [[nodiscard]] result<topic_entry*> resolve(std::string_view topic);
+  [[nodiscard]] result<topic_entry*> lookup(std::string_view topic);
+  [[nodiscard]] result<topic_entry*> resolve(std::string_view topic, std::uint64_t version);
   [[nodiscard]] result<std::int32_t> choose_partition(topic_entry& e, const producer_record& r);
   // Appends acc's open batch (acc->mu held) and queues its reports.
   void seal_and_append(accumulator& acc);
@@ -215,8 +216,10 @@ class producer {
   producer_config cfg_;
   const clock* clk_;
 
-  std::mutex cache_mu_;  // guards topics_ and accs_
+  const std::uint64_t id_;  // unique per producer (keys the per-thread topic cache)
+  std::mutex cache_mu_;     // guards topics_, retired_ and accs_
   std::unordered_map<std::string, std::unique_ptr<topic_entry>> topics_;
+  std::vector<std::unique_ptr<topic_entry>> retired_;
   std::vector<std::shared_ptr<accumulator>> accs_;  // every accumulator ever made
 
   std::mutex mem_mu_;
