@@ -1,5 +1,8 @@
 // The log under injected faults (io::fault_fs): failed fsyncs, power loss
 // with unsynced data dropped, and a full disk.
+#include <atomic>
+#include <thread>
+
 #include "franz/io/fault_fs.hpp"
 #include "test_util.hpp"
 
@@ -441,6 +444,78 @@ TEST_CASE("closing a reopened log on a full disk needs no new space and succeeds
   auto again = open_on(fs, dir, small_config(2048));
   CHECK(again->recovery().clean);
   CHECK(read_all(*again).size() == 30);
+}
+
+TEST_CASE("flush_until returns without an fsync when the durable offset already covers the target",
+          "[fault][fsync][group]") {
+  temp_dir d;
+  io::fault_fs fs;
+  auto l = fault_log::open(d.sub("t-0"), opts_for(small_config(1 << 20)), fs);
+  REQUIRE(l.ok());
+  owned_record r = make_record(1, 40);
+  for (int i = 0; i < 10; ++i) REQUIRE((*l)->append(r.view()).ok());
+  REQUIRE((*l)->flush_until(offset{5}).ok());
+  REQUIRE((*l)->durable_offset().value() == 10);  // one fsync covers all appended so far
+  const auto syncs = fs.sync_calls();
+  REQUIRE((*l)->flush_until(offset{10}).ok());
+  REQUIRE((*l)->flush_until(offset{3}).ok());
+  CHECK(fs.sync_calls() == syncs);
+  REQUIRE((*l)->append(r.view()).ok());
+  REQUIRE((*l)->flush_until(offset{11}).ok());
+  CHECK(fs.sync_calls() > syncs);
+  CHECK((*l)->durable_offset().value() == 11);
+}
+
+TEST_CASE("flushes on other threads race the writer's appends and rolls; every flushed record survives power loss",
+          "[fault][power][group][concurrency]") {
+  temp_dir d;
+  io::fault_fs fs;
+  const std::string dir = d.sub("t-0");
+  constexpr int appends = 3000;
+  std::int64_t durable_seen = 0;
+  {
+    auto opened = fault_log::open(dir, opts_for(small_config(16 << 10)), fs);
+    REQUIRE(opened.ok());
+    auto& l = **opened;
+    std::atomic<bool> done{false};
+    std::atomic<int> flush_errors{0};
+    std::atomic<std::int64_t> max_durable{0};
+    std::vector<std::thread> flushers;
+    for (int t = 0; t < 2; ++t) {
+      flushers.emplace_back([&] {
+        while (!done.load()) {
+          const auto target = l.log_end_offset();
+          if (!l.flush_until(target).ok()) ++flush_errors;
+          const auto dur = l.durable_offset().value();
+          if (dur < target.value()) ++flush_errors;  // flush_until returned before covering its target
+          std::int64_t m = max_durable.load();
+          while (dur > m && !max_durable.compare_exchange_weak(m, dur)) {
+          }
+        }
+      });
+    }
+    int append_errors = 0;
+    for (int i = 0; i < appends; ++i) {
+      owned_record r = make_record(i, 50);
+      if (!l.append(r.view()).ok()) ++append_errors;
+    }
+    done = true;
+    for (auto& t : flushers) t.join();
+    REQUIRE(append_errors == 0);
+    REQUIRE(flush_errors.load() == 0);
+    durable_seen = max_durable.load();
+    REQUIRE(l.segments().size() > 3);  // rolls happened under the flushers
+    fs.crash(io::crash_mode::power_loss);
+  }
+  REQUIRE(fs.reboot().ok());
+  auto reopened = fault_log::open(dir, opts_for(small_config(16 << 10)), fs);
+  REQUIRE(reopened.ok());
+  auto got = read_all(**reopened);
+  REQUIRE(static_cast<std::int64_t>(got.size()) >= durable_seen);
+  for (std::int64_t i = 0; i < durable_seen; ++i) {
+    REQUIRE(got[static_cast<std::size_t>(i)].off == i);
+    REQUIRE(got[static_cast<std::size_t>(i)].key == make_record(i, 50).key);
+  }
 }
 
 }  // namespace franz

@@ -1140,4 +1140,42 @@ TEST_CASE("bounded_residency keeps mapped memory flat while 64 MiB stream throug
   CHECK(unbounded > (48u << 20));  // the check above would notice the drop stopping
 }
 
+TEST_CASE("set_config applies to the next appends and rolls, and refuses a bad config unchanged", "[log][config]") {
+  temp_dir d;
+  auto l = log::open(d.sub("t-0"), opts_for(small_config(1 << 20)));
+  REQUIRE(l.ok());
+  owned_record r = make_record(1, 200);
+  REQUIRE((*l)->append(r.view()).ok());
+  log_config bad = (*l)->config();
+  bad.segment_bytes = 10;  // below the minimum
+  REQUIRE((*l)->set_config(bad).code() == errc::invalid_config);
+  CHECK((*l)->config().segment_bytes == (1 << 20));
+  log_config small = (*l)->config();
+  small.segment_bytes = 1024;
+  small.max_message_bytes = 512;
+  REQUIRE((*l)->set_config(small).ok());
+  CHECK((*l)->config().segment_bytes == 1024);
+  for (int i = 0; i < 20; ++i) REQUIRE((*l)->append(r.view()).ok());
+  CHECK((*l)->segments().size() > 3);  // the new segment.bytes rolls
+  owned_record big = make_record(2, 600);
+  CHECK((*l)->append(big.view()).code() == errc::record_too_large);  // the new max.message.bytes
+}
+
+TEST_CASE("append_batch with a header-only check skips the checksum but still checks the header", "[log][format]") {
+  temp_dir d;
+  auto l = log::open(d.sub("t-0"), opts_for(small_config(1 << 20)));
+  REQUIRE(l.ok());
+  owned_record r = make_record(1, 30);
+  const record recs[] = {r.view(), r.view()};
+  const auto t = format::times_of(recs, 1000);
+  std::vector<std::byte> buf(format::batch_header_size + format::records_size(recs, t));
+  format::encode_batch(buf.data(), recs, t, {});
+  buf[20] ^= std::byte{1};  // damage the checksum field only
+  CHECK((*l)->append_batch(buf).code() == errc::corrupt_message);
+  REQUIRE((*l)->append_batch(buf, batch_check::header_only).ok());
+  buf[12] = std::byte{9};  // bad magic is caught either way
+  CHECK((*l)->append_batch(buf, batch_check::header_only).code() == errc::corrupt_message);
+  CHECK((*l)->log_end_offset().value() == 2);
+}
+
 }  // namespace franz
