@@ -6,29 +6,17 @@
 #include <fmt/format.h>
 
 #include "franz/codec/codec.hpp"
+#include "properties.hpp"
 
 namespace franz {
 
 namespace {
 
+using props::bad;
+using props::check_range;
+using props::parse_long;
+
 constexpr std::int64_t max_int32 = std::numeric_limits<std::int32_t>::max();
-
-error bad(std::string_view key, std::string_view why) {
-  return make_error(errc::invalid_config, fmt::format("{}: {}", key, why));
-}
-
-result<std::int64_t> parse_long(std::string_view key, std::string_view v) {
-  std::int64_t out = 0;
-  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc{} || p != v.data() + v.size() || v.empty())
-    return bad(key, fmt::format("'{}' is not a 64-bit integer", v));
-  return out;
-}
-
-status check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
-  if (v < lo || v > hi) return bad(key, fmt::format("{} is outside [{}, {}]", v, lo, hi));
-  return {};
-}
 
 }  // namespace
 

@@ -8,22 +8,14 @@
 #include <fmt/format.h>
 
 #include "franz/codec/codec.hpp"
+#include "properties.hpp"
 
 namespace franz {
 
 namespace {
 
-error bad_config(std::string_view key, std::string_view why) {
-  return make_error(errc::invalid_config, fmt::format("{}: {}", key, why));
-}
-
-result<std::int64_t> parse_long(std::string_view key, std::string_view v) {
-  std::int64_t out = 0;
-  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc{} || p != v.data() + v.size() || v.empty())
-    return bad_config(key, fmt::format("'{}' is not a 64-bit integer", v));
-  return out;
-}
+using props::parse_long;
+constexpr auto bad_config = props::bad;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -35,14 +27,10 @@ inline void cpu_relax() noexcept {
 
 status consumer_config::validate() const {
   constexpr std::int64_t max_int32 = std::numeric_limits<std::int32_t>::max();
-  if (max_poll_records < 1) return bad_config("max.poll.records", fmt::format("{} is below 1", max_poll_records));
-  if (fetch_max_bytes < 0 || fetch_max_bytes > max_int32)
-    return bad_config("fetch.max.bytes", fmt::format("{} is outside [0, {}]", fetch_max_bytes, max_int32));
-  if (max_partition_fetch_bytes < 0 || max_partition_fetch_bytes > max_int32)
-    return bad_config("max.partition.fetch.bytes",
-                      fmt::format("{} is outside [0, {}]", max_partition_fetch_bytes, max_int32));
-  if (poll_spin_us < 0 || poll_spin_us > 1'000'000)
-    return bad_config("poll.spin.us", fmt::format("{} is outside [0, 1000000]", poll_spin_us));
+  FRANZ_TRY(props::check_range("max.poll.records", max_poll_records, 1, max_int32));
+  FRANZ_TRY(props::check_range("fetch.max.bytes", fetch_max_bytes, 0, max_int32));
+  FRANZ_TRY(props::check_range("max.partition.fetch.bytes", max_partition_fetch_bytes, 0, max_int32));
+  FRANZ_TRY(props::check_range("poll.spin.us", poll_spin_us, 0, 1'000'000));
   return {};
 }
 
@@ -51,7 +39,7 @@ status consumer_config::apply(const std::map<std::string, std::string>& props) {
   for (const auto& [k, v] : props) {
     if (k == "max.poll.records") {
       FRANZ_ASSIGN_OR_RETURN(const auto n, parse_long(k, v));
-      if (n < 1 || n > std::numeric_limits<std::int32_t>::max()) return bad_config(k, fmt::format("{} is out of range", n));
+      FRANZ_TRY(props::check_range(k, n, 1, std::numeric_limits<std::int32_t>::max()));
       c.max_poll_records = static_cast<std::int32_t>(n);
     } else if (k == "fetch.max.bytes") {
       FRANZ_ASSIGN_OR_RETURN(c.fetch_max_bytes, parse_long(k, v));

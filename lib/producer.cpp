@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "franz/codec/codec.hpp"
+#include "properties.hpp"
 
 namespace franz {
 
@@ -15,22 +16,9 @@ namespace franz {
 
 namespace {
 
-error bad_config(std::string_view key, std::string_view why) {
-  return make_error(errc::invalid_config, fmt::format("{}: {}", key, why));
-}
-
-result<std::int64_t> parse_long(std::string_view key, std::string_view v) {
-  std::int64_t out = 0;
-  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc{} || p != v.data() + v.size() || v.empty())
-    return bad_config(key, fmt::format("'{}' is not a 64-bit integer", v));
-  return out;
-}
-
-status in_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
-  if (v < lo || v > hi) return bad_config(key, fmt::format("{} is outside [{}, {}]", v, lo, hi));
-  return {};
-}
+using props::parse_long;
+constexpr auto bad_config = props::bad;
+constexpr auto in_range = props::check_range;
 
 // A small, fast generator for the sticky partitioner's choices.
 std::uint32_t next_random() noexcept {
