@@ -105,14 +105,7 @@ status broker::load() {
   FRANZ_ASSIGN_OR_RETURN(const io::path_type type, env_->stat(dir));
   if (type == io::path_type::missing) {
     if (!opts_.create_if_missing) return make_error(errc::invalid_log_dir, fmt::format("{}: no such directory", dir));
-    if (auto s = env_->mkdir(dir); !s.ok()) {
-      auto e = std::move(s).error();
-      if (e.sys_errno == ENOENT) e.code = errc::invalid_log_dir;
-      return e;
-    }
-    const auto slash = dir.find_last_of('/');
-    FRANZ_TRY(env_->fsync_dir(slash == std::string::npos ? std::string(".")
-                                                          : slash == 0 ? std::string("/") : dir.substr(0, slash)));
+    FRANZ_TRY(env_->make_dir_durable(dir));
   } else if (type != io::path_type::directory) {
     return make_error(errc::invalid_log_dir, fmt::format("{}: not a directory", dir));
   }
@@ -280,17 +273,12 @@ status broker::create_topic(std::string_view name, std::int32_t partitions,
 }
 
 status broker::delete_topic(std::string_view name) {
-  FRANZ_TRY(check_open());
   std::lock_guard g(mu_);
-  FRANZ_TRY(check_open());
-  auto it = topics_.find(name);
-  if (it == topics_.end())
-    return make_error(errc::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
+  FRANZ_ASSIGN_OR_RETURN(auto state, find_locked(name));
   // The topics file first: once it is replaced the topic is gone, whatever
   // happens to its files.
   FRANZ_TRY(persist(meta_without(name)));
-  auto state = it->second;
-  topics_.erase(it);
+  topics_.erase(topics_.find(name));
   metadata_version_.fetch_add(1, std::memory_order_acq_rel);
   for (auto& p : state->partitions) (void)p->mark_deleted_and_close();
   // Leftovers (if removal fails now) are removed by the next open.
@@ -308,6 +296,10 @@ std::vector<std::string> broker::list_topics() const {
 
 result<std::shared_ptr<const detail::topic_state>> broker::find_topic(std::string_view name) const {
   std::lock_guard g(mu_);
+  return find_locked(name);
+}
+
+result<std::shared_ptr<const detail::topic_state>> broker::find_locked(std::string_view name) const {
   FRANZ_TRY(check_open());
   auto it = topics_.find(name);
   if (it == topics_.end())
@@ -331,13 +323,9 @@ result<topic_description> broker::describe_topic(std::string_view name) const {
 }
 
 status broker::create_partitions(std::string_view name, std::int32_t total) {
-  FRANZ_TRY(check_open());
   std::lock_guard g(mu_);
-  FRANZ_TRY(check_open());
-  auto it = topics_.find(name);
-  if (it == topics_.end())
-    return make_error(errc::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
-  const auto& old = *it->second;
+  FRANZ_ASSIGN_OR_RETURN(auto current, find_locked(name));
+  const auto& old = *current;
   const auto have = static_cast<std::int32_t>(old.partitions.size());
   if (total <= have)
     return make_error(errc::invalid_partitions,
@@ -366,13 +354,9 @@ status broker::create_partitions(std::string_view name, std::int32_t total) {
 
 status broker::alter_topic_config(std::string_view name, const std::map<std::string, std::string>& set,
                                   const std::vector<std::string>& reset) {
-  FRANZ_TRY(check_open());
   std::lock_guard g(mu_);
-  FRANZ_TRY(check_open());
-  auto it = topics_.find(name);
-  if (it == topics_.end())
-    return make_error(errc::unknown_topic_or_partition, fmt::format("topic '{}' does not exist", name));
-  auto state = std::make_shared<detail::topic_state>(*it->second);
+  FRANZ_ASSIGN_OR_RETURN(auto current, find_locked(name));
+  auto state = std::make_shared<detail::topic_state>(*current);
   const auto known = opts_.log_defaults.to_properties();
   for (const auto& k : reset) {
     if (known.count(k) == 0) return make_error(errc::invalid_config, fmt::format("{}: unknown config key", k));

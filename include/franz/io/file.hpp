@@ -114,4 +114,20 @@ template <class FS>
   return fs.fsync_dir(dir);
 }
 
+// Creates directory dir (mode 0700) and fsyncs its parent, so the new
+// entry survives a power loss (and everything later flushed into it). A
+// missing parent is INVALID_LOG_DIR.
+template <class FS>
+[[nodiscard]] status make_dir_durable(FS& fs, const std::string& dir) {
+  if (auto s = fs.mkdir(dir); !s.ok()) {
+    auto e = std::move(s).error();
+    if (e.sys_errno == ENOENT) e.code = errc::invalid_log_dir;
+    return e;
+  }
+  const auto slash = dir.find_last_of('/');
+  return fs.fsync_dir(slash == std::string::npos ? std::string(".")
+                      : slash == 0               ? std::string("/")
+                                                 : dir.substr(0, slash));
+}
+
 }  // namespace franz::io

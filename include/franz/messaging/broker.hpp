@@ -176,6 +176,9 @@ class broker {
   [[nodiscard]] static result<std::unique_ptr<broker>> open_with(broker_options opts,
                                                                  std::unique_ptr<detail::storage_env> env);
   [[nodiscard]] status load();
+  // The topic named `name` (mu_ held); UNKNOWN_TOPIC_OR_PARTITION, or
+  // ILLEGAL_STATE once closed.
+  [[nodiscard]] result<std::shared_ptr<const detail::topic_state>> find_locked(std::string_view name) const;
   [[nodiscard]] status persist(const format::topics_meta& m);
   [[nodiscard]] format::topics_meta meta_without(std::string_view skip) const;
   [[nodiscard]] result<log_config> effective_config(const std::map<std::string, std::string>& overrides) const;

@@ -87,7 +87,8 @@ class storage_env {
   // files over max_bytes are CORRUPT_MESSAGE.
   [[nodiscard]] virtual result<std::vector<std::byte>> read_file(const std::string& path, std::size_t max_bytes) = 0;
   [[nodiscard]] virtual result<io::path_type> stat(const std::string& path) = 0;
-  [[nodiscard]] virtual status mkdir(const std::string& path) = 0;
+  // mkdir, then fsync the parent (see io::make_dir_durable).
+  [[nodiscard]] virtual status make_dir_durable(const std::string& path) = 0;
   [[nodiscard]] virtual status fsync_dir(const std::string& path) = 0;
   [[nodiscard]] virtual result<std::vector<std::string>> list_dir(const std::string& path) = 0;
   [[nodiscard]] virtual status rename(const std::string& from, const std::string& to) = 0;
@@ -124,7 +125,7 @@ class fs_env final : public storage_env {
     return out;
   }
   result<io::path_type> stat(const std::string& p) override { return fs_->stat(p); }
-  status mkdir(const std::string& p) override { return fs_->mkdir(p); }
+  status make_dir_durable(const std::string& p) override { return io::make_dir_durable(*fs_, p); }
   status fsync_dir(const std::string& p) override { return fs_->fsync_dir(p); }
   result<std::vector<std::string>> list_dir(const std::string& p) override { return fs_->list_dir(p); }
   status rename(const std::string& a, const std::string& b) override { return fs_->rename(a, b); }

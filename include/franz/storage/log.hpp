@@ -837,17 +837,10 @@ class basic_log {
     if (type == io::path_type::missing) {
       if (!opts.create_if_missing)
         return make_error(errc::invalid_log_dir, fmt::format("{}: no such directory", dir_));
-      if (auto s = fs_->mkdir(dir_); !s.ok()) {
-        auto e = std::move(s).error();
-        if (e.sys_errno == ENOENT) e.code = errc::invalid_log_dir;
-        return e;
-      }
-      // The new directory is an entry of its parent: without this fsync a
-      // power loss could take the directory, and every record flushed into
-      // it, away.
-      const auto slash = dir_.find_last_of('/');
-      FRANZ_TRY(fs_->fsync_dir(slash == std::string::npos ? std::string(".")
-                                                           : slash == 0 ? std::string("/") : dir_.substr(0, slash)));
+      // The new directory is an entry of its parent: without the parent's
+      // fsync a power loss could take the directory, and every record
+      // flushed into it, away.
+      FRANZ_TRY(io::make_dir_durable(*fs_, dir_));
     } else if (type != io::path_type::directory) {
       return make_error(errc::invalid_log_dir, fmt::format("{}: not a directory", dir_));
     }
