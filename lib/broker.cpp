@@ -88,7 +88,14 @@ result<log_config> broker::effective_config(const std::map<std::string, std::str
 }
 
 result<std::shared_ptr<detail::partition>> broker::open_partition(const std::string& topic, std::int32_t p,
-                                                                   const log_config& cfg) {
+                                                                   const log_config& cfg, bool fresh) {
+  const std::string dir = path_of(format::partition_dir(topic, p));
+  if (fresh) {
+    // A new partition's directory is not in topics.meta, so anything under
+    // its name is a leftover (a delete whose rename failed): never reuse it.
+    FRANZ_ASSIGN_OR_RETURN(const io::path_type t, env_->stat(dir));
+    if (t != io::path_type::missing) FRANZ_TRY(env_->remove_dir(dir));
+  }
   log_options o;
   o.config = cfg;
   o.clk = opts_.clk;
@@ -96,7 +103,7 @@ result<std::shared_ptr<detail::partition>> broker::open_partition(const std::str
   o.verify_all = opts_.verify_all;
   o.repair = opts_.repair;
   o.bounded_residency = opts_.bounded_residency;
-  FRANZ_ASSIGN_OR_RETURN(auto log, env_->open_log(path_of(format::partition_dir(topic, p)), o));
+  FRANZ_ASSIGN_OR_RETURN(auto log, env_->open_log(dir, o));
   return std::make_shared<detail::partition>(topic, p, std::move(log));
 }
 
@@ -180,7 +187,7 @@ status broker::load() {
     state->config = *cfg;
     state->overrides = t.config;
     for (std::int32_t p = 0; p < t.partitions; ++p) {
-      auto part = open_partition(t.name, p, *cfg);
+      auto part = open_partition(t.name, p, *cfg, /*fresh=*/false);
       if (!part) {
         topics_.emplace(t.name, state);  // so the caller closes what opened
         return std::move(part).error();
@@ -194,7 +201,22 @@ status broker::load() {
 
 status broker::persist(const format::topics_meta& m) {
   const auto bytes = format::encode_topics(m);
-  return env_->write_file_atomically(opts_.data_dir, format::topics_file, bytes);
+  bool replaced = false;
+  auto s = env_->write_file_atomically(opts_.data_dir, format::topics_file, bytes, &replaced);
+  // The new file is visible but its directory fsync failed: the change has
+  // happened as far as anyone can tell, so callers keep it (and report the
+  // error); admin calls stop until a reopen settles what is on disk.
+  if (!s.ok() && replaced) metadata_failed_ = true;
+  return s;
+}
+
+status broker::check_admin() const {
+  FRANZ_TRY(check_open());
+  if (metadata_failed_)
+    return make_error(errc::kafka_storage_error,
+                      fmt::format("{}: an fsync of {} failed; close and reopen the broker", opts_.data_dir,
+                                  format::topics_file));
+  return {};
 }
 
 format::topics_meta broker::meta_without(std::string_view skip) const {
@@ -242,7 +264,7 @@ status broker::create_topic(std::string_view name, std::int32_t partitions,
   FRANZ_TRY(check_partition_count(name, partitions));
   FRANZ_ASSIGN_OR_RETURN(const log_config cfg, effective_config(config));
   std::lock_guard g(mu_);
-  FRANZ_TRY(check_open());
+  FRANZ_TRY(check_admin());
   if (topics_.count(name) != 0)
     return make_error(errc::topic_already_exists, fmt::format("topic '{}' already exists", name));
   auto state = std::make_shared<detail::topic_state>();
@@ -258,7 +280,7 @@ status broker::create_topic(std::string_view name, std::int32_t partitions,
     return e;
   };
   for (std::int32_t p = 0; p < partitions; ++p) {
-    auto part = open_partition(state->name, p, cfg);
+    auto part = open_partition(state->name, p, cfg, /*fresh=*/true);
     if (!part) return undo(std::move(part).error());
     state->partitions.push_back(std::move(*part));
   }
@@ -266,24 +288,27 @@ status broker::create_topic(std::string_view name, std::int32_t partitions,
   m.next_topic_id = next_topic_id_ + 1;
   m.topics.push_back({state->name, state->topic_id, partitions, config});
   std::sort(m.topics.begin(), m.topics.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  if (auto s = persist(m); !s.ok()) return undo(std::move(s).error());
+  auto persisted = persist(m);
+  if (!persisted.ok() && !metadata_failed_) return undo(std::move(persisted).error());
   ++next_topic_id_;
   publish(std::move(state));
-  return {};
+  return persisted;
 }
 
 status broker::delete_topic(std::string_view name) {
   std::lock_guard g(mu_);
+  FRANZ_TRY(check_admin());
   FRANZ_ASSIGN_OR_RETURN(auto state, find_locked(name));
   // The topics file first: once it is replaced the topic is gone, whatever
   // happens to its files.
-  FRANZ_TRY(persist(meta_without(name)));
+  auto persisted = persist(meta_without(name));
+  if (!persisted.ok() && !metadata_failed_) return persisted;
   topics_.erase(topics_.find(name));
   metadata_version_.fetch_add(1, std::memory_order_acq_rel);
   for (auto& p : state->partitions) (void)p->mark_deleted_and_close();
   // Leftovers (if removal fails now) are removed by the next open.
   (void)remove_partition_dirs(state->name, 0, static_cast<std::int32_t>(state->partitions.size()), state->topic_id);
-  return {};
+  return persisted;
 }
 
 std::vector<std::string> broker::list_topics() const {
@@ -324,6 +349,7 @@ result<topic_description> broker::describe_topic(std::string_view name) const {
 
 status broker::create_partitions(std::string_view name, std::int32_t total) {
   std::lock_guard g(mu_);
+  FRANZ_TRY(check_admin());
   FRANZ_ASSIGN_OR_RETURN(auto current, find_locked(name));
   const auto& old = *current;
   const auto have = static_cast<std::int32_t>(old.partitions.size());
@@ -340,21 +366,23 @@ status broker::create_partitions(std::string_view name, std::int32_t total) {
     return e;
   };
   for (std::int32_t p = have; p < total; ++p) {
-    auto part = open_partition(state->name, p, state->config);
+    auto part = open_partition(state->name, p, state->config, /*fresh=*/true);
     if (!part) return undo(std::move(part).error());
     state->partitions.push_back(std::move(*part));
   }
   auto m = meta_without({});
   for (auto& t : m.topics)
     if (t.name == name) t.partitions = total;
-  if (auto s = persist(m); !s.ok()) return undo(std::move(s).error());
+  auto persisted = persist(m);
+  if (!persisted.ok() && !metadata_failed_) return undo(std::move(persisted).error());
   publish(std::move(state));
-  return {};
+  return persisted;
 }
 
 status broker::alter_topic_config(std::string_view name, const std::map<std::string, std::string>& set,
                                   const std::vector<std::string>& reset) {
   std::lock_guard g(mu_);
+  FRANZ_TRY(check_admin());
   FRANZ_ASSIGN_OR_RETURN(auto current, find_locked(name));
   auto state = std::make_shared<detail::topic_state>(*current);
   const auto known = opts_.log_defaults.to_properties();
@@ -368,8 +396,8 @@ status broker::alter_topic_config(std::string_view name, const std::map<std::str
   m.topics.push_back({state->name, state->topic_id, static_cast<std::int32_t>(state->partitions.size()),
                       state->overrides});
   std::sort(m.topics.begin(), m.topics.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  FRANZ_TRY(persist(m));
-  status first;
+  status first = persist(m);
+  if (!first.ok() && !metadata_failed_) return first;
   for (auto& p : state->partitions) {
     auto s = p->with_writer([&](detail::partition_log& log) { return log.set_config(state->config); });
     if (!s.ok() && first.ok()) first = std::move(s);

@@ -51,7 +51,10 @@ status producer_config::validate() const {
 
 status producer_config::apply(const std::map<std::string, std::string>& props) {
   producer_config c = *this;
-  for (const auto& [k, v] : props) {
+  for (const auto& kv : props) {
+    // Named references, not structured bindings: clang 14 cannot capture those.
+    const std::string& k = kv.first;
+    const std::string& v = kv.second;
     auto set_long = [&](std::int64_t& field) -> status {
       FRANZ_ASSIGN_OR_RETURN(field, parse_long(k, v));
       return {};
@@ -371,6 +374,11 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
   bool rotate_sticky = false;
   {
     std::unique_lock l(acc->mu);
+    // close() sets closed_ and then seals every accumulator under its lock:
+    // a record added before that visit is sealed by close, and one that
+    // comes after sees the flag here. Either way it is reported once.
+    if (closed_.load(std::memory_order_acquire)) [[unlikely]]
+      return make_error(errc::illegal_state, "send after the producer was closed");
     if (alone > acc->max_batch)
       return make_error(errc::record_too_large,
                         fmt::format("a record of about {} bytes exceeds max.message.bytes of '{}' ({})", alone,
@@ -392,6 +400,10 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
         if (!deadline) deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.max_block_ms);
         FRANZ_TRY(reserve_blocking(room, *deadline));
         l.lock();
+        if (closed_.load(std::memory_order_acquire)) {
+          release(room);
+          return make_error(errc::illegal_state, "the producer was closed while send waited for buffer.memory");
+        }
         if (acc->count > 0) {  // another sender opened one meanwhile
           release(room);
           continue;
@@ -592,8 +604,9 @@ void producer::sender_loop() {
 }
 
 status producer::wait_reported(std::uint64_t target, std::chrono::steady_clock::time_point deadline) {
+  // The caller sealed every open batch already; asking the I/O thread to
+  // drain as well would append batches opened after the call early.
   std::unique_lock l(q_mu_);
-  drain_ = true;
   q_cv_.notify_one();
   if (!done_cv_.wait_until(l, deadline, [&] { return reported_ >= target; }))
     return make_error(errc::request_timed_out, "records were still unacknowledged at the deadline");

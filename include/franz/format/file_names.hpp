@@ -121,7 +121,17 @@ struct parsed_data_entry {
   if (name.size() > tmp_suffix.size() && name.ends_with(tmp_suffix) &&
       name.substr(0, name.size() - tmp_suffix.size()) == topics_file)
     return {data_entry_kind::temporary, {}, -1};
-  if (name.size() > delete_suffix.size() && name.ends_with(delete_suffix)) return {data_entry_kind::deleted_partition, {}, -1};
+  if (name.size() > delete_suffix.size() && name.ends_with(delete_suffix)) {
+    // "<topic>-<n>.<id>-delete" and nothing else: a stranger's directory
+    // that merely ends in -delete is foreign, never removed.
+    const std::string_view stem = name.substr(0, name.size() - delete_suffix.size());
+    const auto dot = stem.rfind('.');
+    if (dot == std::string_view::npos || dot + 1 == stem.size()) return {};
+    for (const char c : stem.substr(dot + 1))
+      if (c < '0' || c > '9') return {};
+    if (parse_data_entry(stem.substr(0, dot)).kind != data_entry_kind::partition) return {};
+    return {data_entry_kind::deleted_partition, {}, -1};
+  }
   const auto dash = name.rfind('-');
   if (dash == std::string_view::npos || dash == 0 || dash + 1 == name.size()) return {};
   const std::string_view topic = name.substr(0, dash);

@@ -97,10 +97,13 @@ template <class FS>
 
 // Replaces path's contents atomically: write path.tmp, fsync it, rename it
 // over path, fsync the directory. A crash leaves the old or the new file,
-// plus perhaps a .tmp that the next open removes.
+// plus perhaps a .tmp that the next open removes. *replaced (if given) tells
+// whether the rename happened: after an error with *replaced true, the new
+// contents are visible but perhaps not durable.
 template <class FS>
 [[nodiscard]] status write_file_atomically(FS& fs, const std::string& dir, const std::string& name,
-                                           const void* data, std::size_t n) {
+                                           const void* data, std::size_t n, bool* replaced = nullptr) {
+  if (replaced) *replaced = false;
   const std::string path = dir + "/" + name;
   const std::string tmp = path + ".tmp";
   {
@@ -111,6 +114,7 @@ template <class FS>
     FRANZ_TRY(f->close());
   }
   FRANZ_TRY(fs.rename(tmp, path));
+  if (replaced) *replaced = true;
   return fs.fsync_dir(dir);
 }
 

@@ -183,11 +183,13 @@ class broker {
   [[nodiscard]] format::topics_meta meta_without(std::string_view skip) const;
   [[nodiscard]] result<log_config> effective_config(const std::map<std::string, std::string>& overrides) const;
   [[nodiscard]] result<std::shared_ptr<detail::partition>> open_partition(const std::string& topic, std::int32_t p,
-                                                                          const log_config& cfg);
+                                                                          const log_config& cfg, bool fresh);
   [[nodiscard]] std::string path_of(std::string_view entry) const;
   [[nodiscard]] status remove_partition_dirs(const std::string& topic, std::int32_t from, std::int32_t to,
                                              std::uint64_t topic_id);
   [[nodiscard]] status check_open() const;
+  // check_open, and KAFKA_STORAGE_ERROR after a failed topics.meta fsync.
+  [[nodiscard]] status check_admin() const;
   void publish(std::shared_ptr<const detail::topic_state> t);
   void maintenance_loop();
 
@@ -196,6 +198,7 @@ class broker {
   mutable std::mutex mu_;  // admin calls; guards topics_ and next_topic_id_
   std::map<std::string, std::shared_ptr<const detail::topic_state>, std::less<>> topics_;
   std::uint64_t next_topic_id_ = 1;
+  bool metadata_failed_ = false;  // mu_; see persist()
   std::atomic<std::uint64_t> metadata_version_{1};
   std::atomic<bool> closed_{false};
   std::mutex maint_mu_;

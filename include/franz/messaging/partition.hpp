@@ -81,8 +81,9 @@ class storage_env {
  public:
   virtual ~storage_env() = default;
   [[nodiscard]] virtual result<std::unique_ptr<partition_log>> open_log(std::string dir, const log_options& o) = 0;
+  // See io::write_file_atomically (and its `replaced`).
   [[nodiscard]] virtual status write_file_atomically(const std::string& dir, std::string_view name,
-                                                     std::span<const std::byte> data) = 0;
+                                                     std::span<const std::byte> data, bool* replaced) = 0;
   // The whole file (an error with sys_errno ENOENT if it does not exist);
   // files over max_bytes are CORRUPT_MESSAGE.
   [[nodiscard]] virtual result<std::vector<std::byte>> read_file(const std::string& path, std::size_t max_bytes) = 0;
@@ -110,9 +111,9 @@ class fs_env final : public storage_env {
     if (!log) return std::move(log).error();
     return std::unique_ptr<partition_log>(new log_adapter<FS>(std::move(*log)));
   }
-  status write_file_atomically(const std::string& dir, std::string_view name,
-                               std::span<const std::byte> data) override {
-    return io::write_file_atomically(*fs_, dir, std::string(name), data.data(), data.size());
+  status write_file_atomically(const std::string& dir, std::string_view name, std::span<const std::byte> data,
+                               bool* replaced) override {
+    return io::write_file_atomically(*fs_, dir, std::string(name), data.data(), data.size(), replaced);
   }
   result<std::vector<std::byte>> read_file(const std::string& path, std::size_t max_bytes) override {
     FRANZ_ASSIGN_OR_RETURN(auto f, io::basic_file<FS>::open(*fs_, path, io::open_mode::read_only));
