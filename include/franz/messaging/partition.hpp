@@ -26,6 +26,7 @@
 namespace franz::detail {
 
 // The operations the messaging layer needs from one basic_log<FS>.
+// Thread-safety and lifetimes are basic_log's (see storage/log.hpp).
 class partition_log {
  public:
   virtual ~partition_log() = default;
@@ -77,6 +78,8 @@ class log_adapter final : public partition_log {
 
 // The file-system calls the broker makes for its own files (the topics
 // file, partition directories, its lock), and how it opens a log.
+// Thread-safety: called under the broker's admin mutex only. Lifetime: the
+// FS it wraps outlives it (and every log it opened).
 class storage_env {
  public:
   virtual ~storage_env() = default;
@@ -147,7 +150,8 @@ class fs_env final : public storage_env {
   io::basic_file<FS> lock_;
 };
 
-// A consumer blocked in poll. Appenders bump seq and, if the consumer is
+// A consumer blocked in poll (owned by the consumer, registered with the
+// partitions it is assigned; thread-safe). Appenders bump seq and, if the consumer is
 // asleep, wake it; a consumer spins on seq for a few microseconds first
 // (a futex wake-up costs more than the whole end-to-end budget).
 struct waiter {

@@ -272,7 +272,8 @@ struct serializer<std::vector<std::byte>> {
 };
 
 // A producer of typed keys and values (Kafka's KafkaProducer<K, V>): it
-// serializes and forwards to a producer, which it does not own.
+// serializes and forwards to a producer, which it does not own and which
+// must outlive it. Thread-safe if the serializers are.
 template <class K, class V, class KS = serializer<K>, class VS = serializer<V>>
 class typed_producer {
  public:
