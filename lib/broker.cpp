@@ -424,7 +424,7 @@ status broker::tick() {
   }
   status first;
   for (auto& p : parts) {
-    auto s = p->with_writer([](detail::partition_log& log) { return log.tick(); });
+    auto s = p->tick();
     if (!s.ok() && first.ok() && s.code() != errc::unknown_topic_or_partition) first = std::move(s);
   }
   return first;

@@ -177,11 +177,15 @@ namespace {
 // Each sending thread remembers the last topic it resolved, so the common
 // case (one topic, no metadata change) takes no lock and builds no string.
 std::atomic<std::uint64_t> next_producer_id{1};
+// Trivially constructible (no std::string), so reaching it costs no
+// thread-local initialization check.
 struct send_cache {
-  std::uint64_t producer_id = 0;
-  std::uint64_t version = 0;
-  std::string topic;
-  void* entry = nullptr;
+  std::uint64_t producer_id;
+  std::uint64_t version;
+  void* entry;
+  std::size_t topic_len;
+  char topic[format::max_topic_name_length];
+  [[nodiscard]] std::string_view name() const noexcept { return {topic, topic_len}; }
 };
 thread_local send_cache tl_cache;
 }  // namespace
@@ -200,21 +204,23 @@ result<std::unique_ptr<producer>> producer::create(broker& b, producer_config cf
 
 producer::~producer() {
   (void)close();
-  if (tl_cache.producer_id == id_) tl_cache = {};
+  if (tl_cache.producer_id == id_) tl_cache.producer_id = 0;
 }
 
 result<producer::topic_entry*> producer::lookup(std::string_view topic) {
   const std::uint64_t v = broker_->metadata_version();
-  if (tl_cache.producer_id == id_ && tl_cache.version == v && tl_cache.topic == topic) [[likely]]
+  if (tl_cache.producer_id == id_ && tl_cache.version == v && tl_cache.name() == topic) [[likely]]
     return static_cast<topic_entry*>(tl_cache.entry);
   topic_entry* e = nullptr;
   {
     std::lock_guard g(cache_mu_);
     FRANZ_ASSIGN_OR_RETURN(e, resolve(topic, v));
   }
+  // (resolve succeeded, so the name is valid and fits.)
   tl_cache.producer_id = id_;
   tl_cache.version = v;
-  tl_cache.topic.assign(topic);
+  tl_cache.topic_len = topic.size();
+  std::memcpy(tl_cache.topic, topic.data(), topic.size());
   tl_cache.entry = e;
   return e;
 }
@@ -341,8 +347,13 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
                            std::unique_ptr<std::promise<result<record_metadata>>>& fut) {
   if (closed_.load(std::memory_order_acquire)) [[unlikely]]
     return make_error(errc::illegal_state, "send after the producer was closed");
-  producer_record r = in;
-  for (auto& i : cfg_.interceptors) i->on_send(r);
+  // Interceptors may change the record; without them it is used as is.
+  std::optional<producer_record> changed;
+  if (!cfg_.interceptors.empty()) {
+    changed.emplace(in);
+    for (auto& i : cfg_.interceptors) i->on_send(*changed);
+  }
+  const producer_record& r = changed ? *changed : in;
   if (r.ts.value() < -1) [[unlikely]]
     return make_error(errc::invalid_timestamp, fmt::format("timestamp {} is negative", r.ts.value()));
   const std::int64_t ts = r.ts.value() < 0 ? clk_->now_ms() : r.ts.value();

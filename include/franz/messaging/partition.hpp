@@ -34,6 +34,7 @@ class partition_log {
   [[nodiscard]] virtual status flush() = 0;
   [[nodiscard]] virtual status flush_until(offset target) = 0;
   [[nodiscard]] virtual status tick() = 0;
+  [[nodiscard]] virtual bool flush_due() const noexcept = 0;
   [[nodiscard]] virtual status set_config(const log_config& c) = 0;
   [[nodiscard]] virtual result<offset> delete_records(offset to) = 0;
   [[nodiscard]] virtual status close() = 0;
@@ -58,6 +59,7 @@ class log_adapter final : public partition_log {
   status flush() override { return log_->flush(); }
   status flush_until(offset t) override { return log_->flush_until(t); }
   status tick() override { return log_->tick(); }
+  bool flush_due() const noexcept override { return log_->flush_due(); }
   status set_config(const log_config& c) override { return log_->set_config(c); }
   result<offset> delete_records(offset to) override { return log_->delete_records(to); }
   status close() override { return log_->close(); }
@@ -202,6 +204,19 @@ class partition {
     if (!s.ok() && deleted()) return gone();
     notify();  // read_durable consumers wait for the durable offset
     return s;
+  }
+
+  // Time-driven work (log::tick). A flush.ms fsync runs outside the writer
+  // mutex, as producers' group commits do, so sends continue during it.
+  [[nodiscard]] status tick() {
+    bool due = false;
+    {
+      std::lock_guard g(write_mu_);
+      if (deleted()) return gone();
+      due = log_->flush_due();
+    }
+    if (due) FRANZ_TRY(flush_until(log_->log_end_offset()));
+    return with_writer([](partition_log& log) { return log.tick(); });
   }
 
   // Runs f(log) as the log's writer (tick, config changes, delete_records).

@@ -362,14 +362,19 @@ class basic_log {
   }
 
  public:
+  // Whether flush.ms calls for a flush now (records not yet durable and the
+  // last flush older than flush.ms). Writer-serialized (reads the config).
+  [[nodiscard]] bool flush_due() const noexcept {
+    return durable_.load(std::memory_order_relaxed) != log_end_.load(std::memory_order_relaxed) &&
+           clk_->now_ms() - last_flush_ms_.load(std::memory_order_relaxed) >= cfg_.flush_ms;
+  }
+
   // Time-driven work, for callers without background threads: flush when
   // flush.ms has passed, roll when segment.ms has passed, and retention.
   [[nodiscard]] status tick() {
     FRANZ_TRY(check_writable());
     const std::int64_t now = clk_->now_ms();
-    if (durable_.load(std::memory_order_relaxed) != log_end_.load(std::memory_order_relaxed) &&
-        now - last_flush_ms_.load(std::memory_order_relaxed) >= cfg_.flush_ms)
-      FRANZ_TRY(flush());
+    if (flush_due()) FRANZ_TRY(flush());
     if (!active_->empty() && active_->needs_roll(0, log_end_.load(std::memory_order_relaxed), now, cfg_))
       FRANZ_TRY(roll());
     auto deleted = enforce_retention();
