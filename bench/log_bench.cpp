@@ -34,11 +34,12 @@
 // runs alternating (which one goes first alternates too), each in a fresh
 // file or log directory under a temporary directory that is removed at
 // exit. Figures are medians over the runs; every run is listed. Before each
-// write run the page cache is warmed (see prewarm()). read_verify reads the
-// data of the last append_batch runs (made durable untimed first) through
-// the writer's still-open log, as an in-process consumer would, after one
-// untimed warm-up pass of each reader. Both read digests are checked against
-// the expected sum of all payload bytes, and offsets must be dense from 0.
+// write run the page cache is warmed (see prewarm() in bench_util.hpp).
+// read_verify reads the data of the last append_batch runs (made durable
+// untimed first) through the writer's still-open log, as an in-process
+// consumer would, after one untimed warm-up pass of each reader. Both read
+// digests are checked against the expected sum of all payload bytes, and
+// offsets must be dense from 0.
 // "cpu=" is the share of a run's wall time the benchmark thread was on a
 // CPU: well below 100% for a workload that does not wait on the disk means
 // the machine was busy and the figure is pessimistic.
@@ -50,11 +51,8 @@
 // Progress goes to stderr.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,7 +61,6 @@
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -85,7 +82,11 @@
 
 #include <franz/franz.hpp>
 
+#include "bench_util.hpp"
+
 namespace {
+
+using namespace franz::bench;
 
 constexpr std::size_t record_bytes = 100;
 constexpr std::size_t key_bytes = 8;
@@ -106,21 +107,11 @@ constexpr double target_fsync_rps = 5e6;
 constexpr std::array<std::string_view, 5> workloads = {"append_batch", "append_fsync", "append_single",
                                                        "read_verify", "recover"};
 
-struct options {
+struct options : common_options {  // and --only, --tmpdir, --csv, --quiet, --no-prewarm, --no-baseline
   std::uint64_t records = 10'000'000;
   std::uint64_t fsync_records = 200'000;
   std::uint64_t latency_appends = 1'000'000;
   int reps = 7;
-  std::string tmpdir = "/tmp";
-  std::vector<std::string_view> only;  // empty: all workloads
-  bool csv = false;
-  bool quiet = false;
-  bool prewarm = true;
-  bool baselines = true;
-
-  [[nodiscard]] bool wants(std::string_view w) const {
-    return only.empty() || std::find(only.begin(), only.end(), w) != only.end();
-  }
 };
 
 void usage(FILE* out) {
@@ -142,36 +133,13 @@ void usage(FILE* out) {
 }
 
 std::uint64_t parse_count(const char* flag, const char* s) {
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s, &end);
-  if (end != s && *end != '\0' && end[1] == '\0') {
-    switch (*end) {
-      case 'k': case 'K': v *= 1e3; ++end; break;
-      case 'm': case 'M': v *= 1e6; ++end; break;
-      case 'g': case 'G': v *= 1e9; ++end; break;
-      default: break;
-    }
-  }
-  if (end == s || *end != '\0' || errno != 0 || !(v >= 1) || v > 1e12) {
-    std::fprintf(stderr, "log_bench: %s needs a positive count, got '%s'\n", flag, s);
-    std::exit(2);
-  }
-  return static_cast<std::uint64_t>(std::llround(v));
+  return franz::bench::parse_count(flag, s, 1, "a positive count");
 }
 
 options parse_args(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    const char* const flag = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "log_bench: %s needs a value\n", flag);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+  // This program's own options; franz::bench::parse_args takes the common ones.
+  auto own = [&](std::string_view a, const char* flag, const auto& value) {
     if (a == "--records") {
       o.records = parse_count(flag, value());
     } else if (a == "--fsync-records") {
@@ -180,108 +148,19 @@ options parse_args(int argc, char** argv) {
       o.latency_appends = parse_count(flag, value());
     } else if (a == "--reps") {
       o.reps = static_cast<int>(std::min<std::uint64_t>(parse_count(flag, value()), 1000));
-    } else if (a == "--only") {
-      for (std::string_view rest = value(); !rest.empty();) {
-        const auto comma = rest.find(',');
-        const auto w = rest.substr(0, comma);
-        const auto it = std::find(workloads.begin(), workloads.end(), w);
-        if (it == workloads.end()) {
-          std::fprintf(stderr, "log_bench: unknown workload '%.*s' in --only\n", static_cast<int>(w.size()),
-                       w.data());
-          std::exit(2);
-        }
-        o.only.push_back(*it);
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-    } else if (a == "--tmpdir") {
-      o.tmpdir = value();
-    } else if (a == "--csv") {
-      o.csv = true;
-    } else if (a == "--quiet") {
-      o.quiet = true;
-    } else if (a == "--no-prewarm") {
-      o.prewarm = false;
-    } else if (a == "--no-baseline") {
-      o.baselines = false;
-    } else if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
     } else {
-      std::fprintf(stderr, "log_bench: unknown option '%s'\n", argv[i]);
-      usage(stderr);
-      std::exit(2);
+      return false;
     }
-  }
+    return true;
+  };
+  franz::bench::parse_args(argc, argv, o, workloads, usage, own);
   return o;
-}
-
-// --- the temporary directory, failure, progress -----------------------------------------
-
-std::string g_tmp;  // removed at exit, also after a failure
-
-void cleanup() {
-  if (g_tmp.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(g_tmp, ec);
-  g_tmp.clear();
-}
-
-[[noreturn]] __attribute__((format(printf, 1, 2))) void die(const char* fmt, ...) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "log_bench: ");
-  va_list ap;
-  va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fprintf(stderr, "\n");
-  cleanup();
-  std::exit(1);
-}
-
-template <class R>
-void check(const R& r, const char* what) {
-  if (!r.ok()) die("%s: %s", what, r.error().to_string().c_str());
-}
-
-bool g_quiet = false;
-
-__attribute__((format(printf, 1, 2))) void progress(const char* fmt, ...) {
-  if (g_quiet) return;
-  va_list ap;
-  va_start(ap, fmt);
-  std::fprintf(stderr, "[log_bench] ");
-  std::vfprintf(stderr, fmt, ap);
-  std::fprintf(stderr, "\n");
-  va_end(ap);
 }
 
 // --- clocks ------------------------------------------------------------------------------
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double thread_cpu_s() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 // Wall time of one run, and the CPU time of this thread during it.
-struct timing {
-  double wall = 0;
-  double cpu = 0;
-};
-
-class stopwatch {
- public:
-  stopwatch() : wall0_(now_s()), cpu0_(thread_cpu_s()) {}
-  [[nodiscard]] timing stop() const { return {now_s() - wall0_, thread_cpu_s() - cpu0_}; }
-
- private:
-  double wall0_, cpu0_;
-};
+using stopwatch = basic_stopwatch<CLOCK_THREAD_CPUTIME_ID>;
 
 // Per-call latency clock: rdtsc fenced on both sides (the first lfence waits
 // for the timed call to retire, the second keeps later work from starting
@@ -346,35 +225,6 @@ timer_info calibrate_timer() {
   return t;
 }
 
-// CPU time used on the whole machine (all CPUs, from /proc/stat), to tell
-// how busy the machine was besides this benchmark.
-struct machine_cpu {
-  double busy_s = 0;   // user + nice + system + irq + softirq
-  double steal_s = 0;  // taken by the hypervisor
-  double self_s = 0;   // this process (getrusage)
-  double wall_s = 0;
-};
-
-machine_cpu sample_machine_cpu() {
-  machine_cpu m;
-  m.wall_s = now_s();
-  if (FILE* f = std::fopen("/proc/stat", "r")) {
-    unsigned long long v[8] = {};
-    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                    &v[6], &v[7]) == 8) {
-      const auto hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-      m.busy_s = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
-      m.steal_s = static_cast<double>(v[7]) / hz;
-    }
-    std::fclose(f);
-  }
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  m.self_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-  return m;
-}
-
 // Resident set size of this process, in bytes (VmRSS: anonymous memory and
 // mapped file pages alike).
 std::uint64_t rss_bytes() {
@@ -389,62 +239,7 @@ std::uint64_t rss_bytes() {
   return kb * 1024;
 }
 
-std::string load_average() {
-  char buf[64] = {};
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fgets(buf, sizeof buf, f) == nullptr) buf[0] = '\0';
-    std::fclose(f);
-  }
-  std::string s(buf);
-  // The first three fields: 1, 5 and 15 minute averages.
-  std::size_t pos = 0;
-  for (int i = 0; i < 3 && pos != std::string::npos; ++i) pos = s.find(' ', pos + 1);
-  return s.substr(0, pos);
-}
-
 // --- payload ------------------------------------------------------------------------------
-
-// Sum of all bytes: touches each byte once and is position-independent, so
-// the digest of a record stream equals the digest of the raw file's bytes.
-inline std::uint64_t byte_sum(const char* p, std::size_t n) noexcept {
-  std::uint64_t s = 0;
-#ifdef __SSE2__
-  const char* const end = p + n;
-  const __m128i zero = _mm_setzero_si128();
-  __m128i acc = zero;
-  for (; end - p >= 16; p += 16)
-    acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), zero));
-  const auto tail = static_cast<std::size_t>(end - p);
-  if (tail >= 8) {
-    std::uint64_t a, b = 0;
-    std::memcpy(&a, p, 8);
-    if (tail > 8) {
-      std::memcpy(&b, end - 8, 8);
-      b >>= 8 * (16 - tail);  // drop the bytes already counted in a
-    }
-    acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a)), zero));
-  } else {
-    for (; p < end; ++p) s += static_cast<unsigned char>(*p);
-  }
-  s += static_cast<std::uint64_t>(_mm_cvtsi128_si64(acc)) +
-       static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc)));
-#else
-  for (std::size_t i = 0; i < n; ++i) s += static_cast<unsigned char>(p[i]);
-#endif
-  return s;
-}
-
-// Checks byte_sum's vector paths against the plain loop.
-void check_byte_sum() {
-  std::vector<char> b(300);
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>(i * 131 + 7);
-  for (std::size_t off = 0; off < 16; ++off)
-    for (std::size_t n = 0; n + off <= b.size(); ++n) {
-      std::uint64_t s = 0;
-      for (std::size_t i = 0; i < n; ++i) s += static_cast<unsigned char>(b[off + i]);
-      if (byte_sum(b.data() + off, n) != s) die("byte_sum self-check failed (off %zu, n %zu)", off, n);
-    }
-}
 
 // 1000 records of 100 bytes, laid out exactly as the raw baseline writes
 // them; the franz records view the same bytes. Keys are rewritten per batch.
@@ -457,10 +252,7 @@ struct payload {
     std::uint64_t x = 0x9e3779b97f4a7c15ULL;
     for (std::size_t i = 0; i < batch_records; ++i) {
       char* rec = record_at(i);
-      for (std::size_t j = 0; j < value_bytes; ++j) {
-        x ^= x >> 12, x ^= x << 25, x ^= x >> 27;  // xorshift64*
-        rec[key_bytes + j] = static_cast<char>((x * 0x2545F4914F6CDD1DULL) >> 56);
-      }
+      for (std::size_t j = 0; j < value_bytes; ++j) rec[key_bytes + j] = static_cast<char>(xorshift64s(x) >> 56);
       value_sum[i] = byte_sum(rec + key_bytes, value_bytes);
       recs[i].key = std::string_view(rec, key_bytes);
       recs[i].value = std::string_view(rec + key_bytes, value_bytes);
@@ -484,24 +276,6 @@ struct payload {
 };
 
 // --- raw file baselines ----------------------------------------------------------------------
-
-void write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      die("write: %s", std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
-int create_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) die("open %s: %s", path.c_str(), std::strerror(errno));
-  return fd;
-}
 
 void sync_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -546,54 +320,8 @@ struct read_stats {
 };
 
 read_stats raw_read(const std::string& path) {
-  static std::vector<char> buf(read_max_bytes);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die("open %s: %s", path.c_str(), std::strerror(errno));
-  read_stats st;
-  std::uint64_t bytes = 0;
-  const stopwatch sw;
-  while (true) {
-    const ssize_t r = ::read(fd, buf.data(), buf.size());
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      die("read: %s", std::strerror(errno));
-    }
-    if (r == 0) break;
-    st.digest += byte_sum(buf.data(), static_cast<std::size_t>(r));
-    bytes += static_cast<std::uint64_t>(r);
-  }
-  st.time = sw.stop();
-  ::close(fd);
-  st.records = bytes / record_bytes;
-  return st;
-}
-
-// --- page cache warm-up ---------------------------------------------------------------------
-
-// On a VM whose balloon reports free pages to the host (virtio_balloon with
-// free page reporting, as on the Firecracker guest this was written on),
-// the first touch of memory the guest freed more than ~2 s earlier takes a
-// host page fault: ~3 us per 4 KiB, ~1 s per 300 MB. Whichever run
-// allocates its page cache from such memory pays for it, and identical runs
-// differed 2-5x. So before every measured write run, baseline and franz
-// alike, we write `bytes` to a scratch file and unlink it: the run that
-// follows gets its page cache from those just-freed, host-backed folios.
-// (Touching anonymous memory did not help: the page cache takes folios of
-// other orders.) Untimed.
-void prewarm(const options& o, std::uint64_t bytes) {
-  if (!o.prewarm) return;
-  static const std::vector<char> chunk(1 << 20, 'w');
-  const std::string path = g_tmp + "/prewarm.tmp";
-  const int fd = create_file(path);
-  for (std::uint64_t done = 0; done < bytes; done += chunk.size()) write_all(fd, chunk.data(), chunk.size());
-  ::close(fd);
-  ::unlink(path.c_str());
-}
-
-// Page cache a write run of n records can allocate, with slack for franz's
-// framing, its fallocate-ahead (up to 64 MiB) and readahead.
-std::uint64_t footprint(std::uint64_t n, std::uint64_t bytes_per_record) {
-  return n * bytes_per_record + (96u << 20);
+  const file_read r = read_file_summed<stopwatch>(path);
+  return {r.time, r.bytes / record_bytes, r.digest};
 }
 
 // --- franz ----------------------------------------------------------------------------------
@@ -605,19 +333,9 @@ std::unique_ptr<franz::log> open_log(const std::string& dir) {
   return std::move(*l);
 }
 
-// Closes a throwaway log without paying close()'s fdatasync of everything
-// appended (up to ~1.1 GB, which would also keep the disk busy during the
-// next measurement): the .log files are truncated to zero first, so the
-// final flush finds no dirty pages. Untimed.
+// Closes a throwaway log without fsyncing what it holds (see discard()).
 void discard_log(std::unique_ptr<franz::log>& log) {
-  if (!log) return;
-  const std::string dir = log->dir();
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    if (e.path().extension() == ".log") (void)::truncate(e.path().c_str(), 0);
-  check(log->close(), "log::close");
-  log.reset();
-  std::filesystem::remove_all(dir, ec);
+  if (log) discard(log, log->dir(), "log::close");
 }
 
 void check_end(const franz::log& log, std::uint64_t n) {
@@ -731,74 +449,33 @@ read_stats raw_read_single(const std::string& path, std::uint64_t n) {
   return st;
 }
 
-// --- statistics and output -------------------------------------------------------------------
+// --- output ----------------------------------------------------------------------------------
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-double median_rps(const std::vector<timing>& runs, std::uint64_t n) {
-  std::vector<double> r;
-  for (const auto& t : runs) r.push_back(static_cast<double>(n) / t.wall);
-  return median(r);
-}
-
-const char* verdict(std::optional<bool> pass) { return pass ? (*pass ? "PASS" : "MISS") : ""; }
-
-std::string quoted(const char* s) { return s ? fmt::format("\"{}\"", s) : std::string(); }
-
-struct output {
-  bool csv;
-
-  void header() const {
-    if (csv) std::printf("workload,impl,metric,value,unit,target,verdict\n");
-  }
-
-  void meta(const char* key, const std::string& value) const {
-    if (csv) std::printf("meta,,%s,\"%s\",,,\n", key, value.c_str());
-    else std::printf("# %-14s %s\n", key, value.c_str());
-  }
-
-  void info(const char* workload, const char* impl, const char* metric, double value, const char* unit,
-            const std::string& text) const {
-    if (csv) std::printf("%s,%s,%s,%.2f,%s,,\n", workload, impl, metric, value, unit);
-    else std::printf("# %-14s %s\n", workload, text.c_str());
-  }
-
+// Text labels 14 wide; info() values with 2 decimals in CSV.
+struct output : table_output {
   // One throughput figure: the median records/s over the runs, payload MB/s,
   // the ratio to each baseline given (name, baseline records/s), the target
   // and the verdict.
   void throughput(const char* workload, const char* impl, const std::vector<timing>& runs, std::uint64_t n,
                   const std::vector<std::pair<const char*, std::optional<double>>>& ratios = {},
                   const char* target = nullptr, std::optional<bool> pass = std::nullopt) const {
-    std::vector<double> rps, oncpu;
-    for (const auto& t : runs) {
-      rps.push_back(static_cast<double>(n) / t.wall);
-      oncpu.push_back(100.0 * t.cpu / t.wall);
-    }
-    const double r = median(rps);
+    const run_rates rr = rates_of(runs, n);
+    const double r = rr.median_rps;
     const double mbs = r * record_bytes / 1e6;
-    const double cpu = median(oncpu);
     if (csv) {
-      std::printf("%s,%s,rec_per_s,%.0f,records/s,%s,%s\n", workload, impl, r, quoted(target).c_str(), verdict(pass));
-      std::printf("%s,%s,mb_per_s,%.1f,MB/s,,\n", workload, impl, mbs);
+      csv_rates(workload, impl, r, mbs, quoted(target), pass);
       for (const auto& [name, base] : ratios)
         if (base) std::printf("%s,%s,%s,%.3f,x,,\n", workload, impl, name, r / *base);
-      std::printf("%s,%s,oncpu,%.0f,%%,,\n", workload, impl, cpu);
-      for (std::size_t i = 0; i < rps.size(); ++i)
-        std::printf("%s,%s,run%zu_rec_per_s,%.0f,records/s,,\n", workload, impl, i + 1, rps[i]);
+      std::printf("%s,%s,oncpu,%.0f,%%,,\n", workload, impl, rr.median_oncpu);
+      csv_runs(workload, impl, rr.rps);
       return;
     }
-    std::string list, rat;
-    for (double x : rps) list += fmt::format("{}{:.2f}", list.empty() ? "" : ",", x / 1e6);
+    std::string rat;
     for (const auto& [name, base] : ratios)
       if (base) rat += fmt::format("{}{}={:.2f}", rat.empty() ? "" : " ", name, r / *base);
-    const std::string tgt = target ? fmt::format("target {}", target) : std::string();
     std::printf("%-14s %-14s rec/s=%7.2fM  MB/s=%7.1f  cpu=%3.0f%%  %-21s %-32s %-4s runs(Mrec/s)=%s\n", workload,
-                impl, r / 1e6, mbs, cpu, rat.c_str(), tgt.c_str(), verdict(pass), list.c_str());
+                impl, r / 1e6, mbs, rr.median_oncpu, rat.c_str(), target_text(target).c_str(), verdict(pass),
+                run_list(rr.rps, 1e6, 2).c_str());
   }
 
   // One latency figure (ns, timer overhead subtracted), median over runs.
@@ -809,39 +486,30 @@ struct output {
       std::printf("%s,franz,%s,%.1f,ns,%s,%s\n", workload, metric, ns, quoted(target).c_str(), verdict(pass));
       return;
     }
-    std::string list;
-    for (double x : runs) list += fmt::format("{}{:.0f}", list.empty() ? "" : ",", x);
-    const std::string tgt = target ? fmt::format("target {}", target) : std::string();
     std::printf("%-14s %-14s %-6s=%8.1f ns (incl. timer %8.1f)  %-35s %-4s runs(ns)=%s\n", workload, "franz", metric,
-                ns, ns + overhead_ns, tgt.c_str(), verdict(pass), list.c_str());
+                ns, ns + overhead_ns, target_text(target).c_str(), verdict(pass), run_list(runs, 1, 0).c_str());
   }
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_prog = "log_bench";
   const options opt = parse_args(argc, argv);
   g_quiet = opt.quiet;
-  const output out{opt.csv};
+  const output out{{opt.csv, 14, 2}};
   check_byte_sum();
-
-  std::string tmpl = opt.tmpdir + "/franz-bench-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) die("mkdtemp %s: %s", tmpl.c_str(), std::strerror(errno));
-  g_tmp = tmpl;
-  std::atexit(cleanup);
+  make_temp_dir(opt.tmpdir, "franz-bench");
 
   const std::string load = load_average();
   progress("calibrating the timer");
   const timer_info tm = calibrate_timer();
   const machine_cpu cpu0 = sample_machine_cpu();
-  const unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned ncpu = cpu_count();
 
-  utsname un{};
-  (void)::uname(&un);
   const int reps = std::max(1, opt.reps);
   out.header();
-  out.meta("machine", fmt::format("{} {} {}, {} cpus, load average {} at start", un.sysname, un.machine, un.release,
-                                  ncpu, load));
+  out.meta("machine", machine_description(ncpu, load));
   out.meta("sizes", fmt::format("records={} fsync_records={} latency_appends={} reps={}", opt.records,
                                 opt.fsync_records, opt.latency_appends, reps));
   out.meta("record", fmt::format("{} B payload = {} B key + {} B value, no headers/timestamp/compression; "
@@ -857,24 +525,6 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   payload pl;
-  int dir_seq = 0;
-  auto fresh = [&](const char* what) { return fmt::format("{}/{}-{}", g_tmp, what, dir_seq++); };
-  // Runs one repetition's baseline and franz halves, alternating which goes
-  // first so that drift on the machine hits both alike.
-  auto pair = [&](int rep, const auto& raw, const auto& franz_run) {
-    if (!opt.baselines) {
-      franz_run();
-    } else if (rep % 2 == 0) {
-      raw();
-      franz_run();
-    } else {
-      franz_run();
-      raw();
-    }
-  };
-  auto baseline_rps = [&](const std::vector<timing>& runs, std::uint64_t n) {
-    return runs.empty() ? std::optional<double>() : std::optional<double>(median_rps(runs, n));
-  };
 
   // 1. append_batch. The last run's data is kept for read_verify.
   std::unique_ptr<franz::log> read_log;
@@ -886,8 +536,8 @@ int main(int argc, char** argv) {
     for (int rep = 0; rep < reps; ++rep) {
       const bool last = rep + 1 == reps;
       progress("append_batch run %d/%d (%" PRIu64 " records)", rep + 1, reps, n);
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
             const std::string path = fresh("raw") + ".dat";
             prewarm(opt, footprint(n, 110));
@@ -943,11 +593,11 @@ int main(int argc, char** argv) {
       return s.time;
     };
     progress("read_verify warm-up pass (untimed)");
-    pair(0, [&] { (void)raw_pass(); }, [&] { (void)franz_pass(); });
+    run_pair(opt, 0, [&] { (void)raw_pass(); }, [&] { (void)franz_pass(); });
     std::vector<timing> raw_t, franz_t;
     for (int rep = 0; rep < reps; ++rep) {
       progress("read_verify run %d/%d", rep + 1, reps);
-      pair(rep, [&] { raw_t.push_back(raw_pass()); }, [&] { franz_t.push_back(franz_pass()); });
+      run_pair(opt, rep, [&] { raw_t.push_back(raw_pass()); }, [&] { franz_t.push_back(franz_pass()); });
     }
     const auto raw = baseline_rps(raw_t, n);
     const double f = median_rps(franz_t, n);
@@ -969,8 +619,8 @@ int main(int argc, char** argv) {
     std::vector<timing> raw_t, franz_t;
     for (int rep = 0; rep < reps; ++rep) {
       progress("append_fsync run %d/%d (%" PRIu64 " records)", rep + 1, reps, n);
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
             const std::string path = fresh("rawsync") + ".dat";
             prewarm(opt, footprint(n, 110));
@@ -1007,8 +657,8 @@ int main(int argc, char** argv) {
     double disk_bytes_per_record = 0;
     for (int rep = 0; rep < reps; ++rep) {
       progress("append_single run %d/%d (%" PRIu64 " appends, then %" PRIu64 " timed)", rep + 1, reps, n, n);
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
             const std::string path = fresh("raw1") + ".dat";
             prewarm(opt, footprint(n, 110));
@@ -1037,9 +687,7 @@ int main(int argc, char** argv) {
       discard_log(log);
       std::sort(samples.begin(), samples.end());
       auto at = [&](double q) {  // nearest-rank percentile, ns, timer overhead subtracted
-        const auto rank = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(n))));
-        const double ns = static_cast<double>(samples[std::min<std::size_t>(rank, n) - 1]) / tm.ticks_per_ns;
-        return std::max(0.0, ns - tm.overhead_ns);
+        return std::max(0.0, percentile(samples, q) / tm.ticks_per_ns - tm.overhead_ns);
       };
       double sum = 0;
       for (auto s : samples) sum += s;
@@ -1117,19 +765,7 @@ int main(int argc, char** argv) {
   }
 
   // How busy the machine was besides this benchmark.
-  const machine_cpu cpu1 = sample_machine_cpu();
-  const double wall = cpu1.wall_s - cpu0.wall_s;
-  const double others = std::max(0.0, (cpu1.busy_s - cpu0.busy_s) - (cpu1.self_s - cpu0.self_s));
-  const double share = 100.0 * others / (wall * ncpu);
-  const double steal = 100.0 * (cpu1.steal_s - cpu0.steal_s) / (wall * ncpu);
-  if (opt.csv) {
-    std::printf("meta,,others_cpu_pct,%.1f,%%,,\nmeta,,steal_pct,%.1f,%%,,\nmeta,,wall_s,%.1f,s,,\n", share, steal,
-                wall);
-  } else {
-    out.meta("contention", fmt::format("other processes and kernel threads used {:.0f}% of the {} cpus during the "
-                                       "{:.0f} s run; steal {:.0f}%",
-                                       share, ncpu, wall, steal));
-  }
+  out.contention(cpu0, ncpu);
   cleanup();
   return 0;
 }

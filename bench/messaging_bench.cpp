@@ -55,11 +55,12 @@
 // Method. Each workload runs --reps times (default 5); baseline and franz
 // runs alternate (which goes first alternates too). Figures are medians over
 // the runs; every run is listed. The page cache is warmed before each write
-// run (see log_bench's prewarm()). "cpu=" is the process's CPU time over the
-// wall time of the run (all threads, including the producer's I/O thread, so
-// it can exceed 100%). Temporary directories live under --tmpdir and are
-// removed at exit; throwaway logs have their .log files truncated before the
-// broker closes, so close() does not fsync gigabytes (as log_bench does).
+// run (see prewarm() in bench_util.hpp). "cpu=" is the process's CPU time
+// over the wall time of the run (all threads, including the producer's I/O
+// thread, so it can exceed 100%). Temporary directories live under --tmpdir
+// and are removed at exit; throwaway logs have their .log files truncated
+// before the broker closes, so close() does not fsync gigabytes (as
+// log_bench does).
 //
 // Units: rec/s; MB/s of payload (1 MB = 1e6 B). Output: one line per figure
 // (key=value) and a summary table; --csv prints rows of
@@ -67,10 +68,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,8 +79,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
-#include <cmath>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -105,6 +102,8 @@
 
 #include <franz/franz.hpp>
 
+#include "bench_util.hpp"
+
 // --- fsync counting ----------------------------------------------------------------------
 //
 // franz (linked statically into this program) calls ::fdatasync / ::fsync;
@@ -127,6 +126,8 @@ extern "C" int fsync(int fd) {
 
 namespace {
 
+using namespace franz::bench;
+
 constexpr std::size_t record_bytes = 100;
 constexpr std::size_t key_bytes = 8;
 constexpr std::size_t value_bytes = record_bytes - key_bytes;
@@ -134,7 +135,6 @@ constexpr std::size_t ring_records = 4096;       // 409,600 B = 25 x 16 KiB
 constexpr std::size_t raw_chunk = 16384;         // the send baselines' write() size
 constexpr std::size_t sync_ring_records = 4000;  // 4 x 100 KB
 constexpr std::size_t sync_chunk = 100'000;      // the acks=all baseline: write()+fdatasync() per 100 KB
-constexpr std::size_t read_chunk = 1 << 20;
 constexpr std::string_view topic_name = "bench";
 
 constexpr double target_linger5_rps = 10e6;
@@ -149,7 +149,7 @@ constexpr std::array<std::string_view, 8> workloads = {"send_1t_linger0", "send_
                                                        "send_2t_linger5", "acks_all_4t",     "poll",
                                                        "e2e_latency",     "compression"};
 
-struct options {
+struct options : common_options {  // and --only, --tmpdir, --csv, --quiet, --no-prewarm, --no-baseline
   std::uint64_t records = 2'000'000;
   std::uint64_t latency_records = 200'000;
   std::uint64_t warmup_records = 10'000;
@@ -160,16 +160,6 @@ struct options {
   std::int64_t poll_spin_us = 50;
   bool explicit_routing = false;
   bool pin = false;
-  std::string tmpdir = "/tmp";
-  std::vector<std::string_view> only;
-  bool csv = false;
-  bool quiet = false;
-  bool prewarm = true;
-  bool baselines = true;
-
-  [[nodiscard]] bool wants(std::string_view w) const {
-    return only.empty() || std::find(only.begin(), only.end(), w) != only.end();
-  }
 };
 
 void usage(FILE* out) {
@@ -198,36 +188,13 @@ void usage(FILE* out) {
 }
 
 std::uint64_t parse_count(const char* flag, const char* s, double min = 1) {
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s, &end);
-  if (end != s && *end != '\0' && end[1] == '\0') {
-    switch (*end) {
-      case 'k': case 'K': v *= 1e3; ++end; break;
-      case 'm': case 'M': v *= 1e6; ++end; break;
-      case 'g': case 'G': v *= 1e9; ++end; break;
-      default: break;
-    }
-  }
-  if (end == s || *end != '\0' || errno != 0 || !(v >= min) || v > 1e12) {
-    std::fprintf(stderr, "messaging_bench: %s needs a count >= %.0f, got '%s'\n", flag, min, s);
-    std::exit(2);
-  }
-  return static_cast<std::uint64_t>(std::llround(v));
+  return franz::bench::parse_count(flag, s, min, fmt::format("a count >= {:.0f}", min));
 }
 
 options parse_args(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    const char* const flag = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "messaging_bench: %s needs a value\n", flag);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+  // This program's own options; franz::bench::parse_args takes the common ones.
+  auto own = [&](std::string_view a, const char* flag, const auto& value) {
     if (a == "--records") {
       o.records = parse_count(flag, value());
     } else if (a == "--reps") {
@@ -259,98 +226,21 @@ options parse_args(int argc, char** argv) {
                      static_cast<int>(v.size()), v.data());
         std::exit(2);
       }
-    } else if (a == "--only") {
-      for (std::string_view rest = value(); !rest.empty();) {
-        const auto comma = rest.find(',');
-        const auto w = rest.substr(0, comma);
-        const auto it = std::find(workloads.begin(), workloads.end(), w);
-        if (it == workloads.end()) {
-          std::fprintf(stderr, "messaging_bench: unknown workload '%.*s' in --only\n", static_cast<int>(w.size()),
-                       w.data());
-          std::exit(2);
-        }
-        o.only.push_back(*it);
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-    } else if (a == "--tmpdir") {
-      o.tmpdir = value();
     } else if (a == "--pin") {
       o.pin = true;
-    } else if (a == "--csv") {
-      o.csv = true;
-    } else if (a == "--quiet") {
-      o.quiet = true;
-    } else if (a == "--no-prewarm") {
-      o.prewarm = false;
-    } else if (a == "--no-baseline") {
-      o.baselines = false;
-    } else if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
     } else {
-      std::fprintf(stderr, "messaging_bench: unknown option '%s'\n", argv[i]);
-      usage(stderr);
-      std::exit(2);
+      return false;
     }
-  }
+    return true;
+  };
+  franz::bench::parse_args(argc, argv, o, workloads, usage, own);
   return o;
-}
-
-// --- the temporary directory, failure, progress -----------------------------------------
-
-std::string g_tmp;  // removed at exit, also after a failure
-
-void cleanup() {
-  if (g_tmp.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(g_tmp, ec);
-  g_tmp.clear();
-}
-
-[[noreturn]] __attribute__((format(printf, 1, 2))) void die(const char* fmt, ...) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "messaging_bench: ");
-  va_list ap;
-  va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fprintf(stderr, "\n");
-  cleanup();
-  std::_Exit(1);  // other threads may still run: no static destructors
-}
-
-template <class R>
-void check(const R& r, const char* what) {
-  if (!r.ok()) die("%s: %s", what, r.error().to_string().c_str());
-}
-
-bool g_quiet = false;
-
-__attribute__((format(printf, 1, 2))) void progress(const char* fmt, ...) {
-  if (g_quiet) return;
-  va_list ap;
-  va_start(ap, fmt);
-  std::fprintf(stderr, "[messaging_bench] ");
-  std::vfprintf(stderr, fmt, ap);
-  std::fprintf(stderr, "\n");
-  va_end(ap);
 }
 
 // Keeps touched values alive so the compiler cannot drop the work.
 std::atomic<std::uint64_t> g_sink{0};
 
 // --- clocks ------------------------------------------------------------------------------
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double process_cpu_s() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 // CLOCK_MONOTONIC in ns (vDSO): the e2e timestamps, comparable across threads.
 inline std::uint64_t mono_ns() noexcept {
@@ -364,7 +254,7 @@ void pin_to(const options& o, int cpu) {
   if (!o.pin) return;
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(cpu % static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), &set);
+  CPU_SET(cpu % static_cast<int>(cpu_count()), &set);
   if (int e = ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set); e != 0)
     die("pthread_setaffinity_np: %s", std::strerror(e));
 }
@@ -376,19 +266,7 @@ inline void cpu_relax() noexcept {
 }
 
 // Wall time of one run and the process's CPU time during it (all threads).
-struct timing {
-  double wall = 0;
-  double cpu = 0;
-};
-
-class stopwatch {
- public:
-  stopwatch() : wall0_(now_s()), cpu0_(process_cpu_s()) {}
-  [[nodiscard]] timing stop() const { return {now_s() - wall0_, process_cpu_s() - cpu0_}; }
-
- private:
-  double wall0_, cpu0_;
-};
+using stopwatch = basic_stopwatch<CLOCK_PROCESS_CPUTIME_ID>;
 
 // Median cost of one mono_ns() call, in ns.
 double mono_ns_cost() {
@@ -405,64 +283,7 @@ double mono_ns_cost() {
   return v[v.size() / 2];
 }
 
-struct machine_cpu {
-  double busy_s = 0;
-  double steal_s = 0;
-  double self_s = 0;
-  double wall_s = 0;
-};
-
-machine_cpu sample_machine_cpu() {
-  machine_cpu m;
-  m.wall_s = now_s();
-  if (FILE* f = std::fopen("/proc/stat", "r")) {
-    unsigned long long v[8] = {};
-    if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                    &v[6], &v[7]) == 8) {
-      const auto hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-      m.busy_s = static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
-      m.steal_s = static_cast<double>(v[7]) / hz;
-    }
-    std::fclose(f);
-  }
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  m.self_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-  return m;
-}
-
-std::string load_average() {
-  char buf[64] = {};
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fgets(buf, sizeof buf, f) == nullptr) buf[0] = '\0';
-    std::fclose(f);
-  }
-  std::string s(buf);
-  std::size_t pos = 0;
-  for (int i = 0; i < 3 && pos != std::string::npos; ++i) pos = s.find(' ', pos + 1);
-  return s.substr(0, pos);
-}
-
 // --- payload -----------------------------------------------------------------------------
-
-// Sum of all bytes (SSE2 where available): the baselines' pass over the data.
-inline std::uint64_t byte_sum(const char* p, std::size_t n) noexcept {
-  std::uint64_t s = 0;
-#ifdef __SSE2__
-  const char* const end = p + n;
-  const __m128i zero = _mm_setzero_si128();
-  __m128i acc = zero;
-  for (; end - p >= 16; p += 16)
-    acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), zero));
-  for (; p < end; ++p) s += static_cast<unsigned char>(*p);
-  s += static_cast<std::uint64_t>(_mm_cvtsi128_si64(acc)) +
-       static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc)));
-#else
-  for (std::size_t i = 0; i < n; ++i) s += static_cast<unsigned char>(p[i]);
-#endif
-  return s;
-}
 
 // 4096 records of 100 bytes laid out as the raw baselines write them. The
 // value bytes are fixed; the raw writers rewrite the key slots per pass,
@@ -473,10 +294,8 @@ struct ring {
   ring() {
     std::uint64_t x = 0x9e3779b97f4a7c15ULL;
     for (std::size_t i = 0; i < ring_records; ++i)
-      for (std::size_t j = 0; j < value_bytes; ++j) {
-        x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-        buf[i * record_bytes + key_bytes + j] = static_cast<char>((x * 0x2545F4914F6CDD1DULL) >> 56);
-      }
+      for (std::size_t j = 0; j < value_bytes; ++j)
+        buf[i * record_bytes + key_bytes + j] = static_cast<char>(xorshift64s(x) >> 56);
   }
   [[nodiscard]] franz::bytes_view value(std::uint64_t i) const noexcept {
     return {buf.data() + (i % ring_records) * record_bytes + key_bytes, value_bytes};
@@ -506,10 +325,7 @@ struct json_pool {
     static constexpr std::array<const char*, 6> services = {"checkout", "search",   "auth",
                                                             "catalog",  "payments", "gateway"};
     std::uint64_t x = 0x243f6a8885a308d3ULL;
-    auto rnd = [&] {
-      x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-      return x * 0x2545F4914F6CDD1DULL;
-    };
+    auto rnd = [&] { return xorshift64s(x); };
     auto unit_rnd = [&] { return static_cast<double>(rnd() >> 11) * 0x1.0p-53; };
     std::int64_t ts = 1'763'700'000'000;
     char doc[1024];
@@ -555,24 +371,6 @@ struct json_pool {
 
 // --- raw file baselines ------------------------------------------------------------------
 
-void write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      die("write: %s", std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
-int create_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) die("open %s: %s", path.c_str(), std::strerror(errno));
-  return fd;
-}
-
 // write() of records [0, n) in chunk-byte pieces, through the first ring_n
 // slots of the ring (keys rewritten per pass), optionally fdatasync per piece.
 timing raw_write(const std::string& path, std::uint64_t n, ring& rg, std::size_t ring_n, std::size_t chunk,
@@ -611,31 +409,9 @@ timing raw_write_json(const std::string& path, std::uint64_t n, const json_pool&
   return t;
 }
 
-struct read_stats {
-  timing time;
-  std::uint64_t bytes = 0;
-  std::uint64_t digest = 0;
-};
-
 // read() of the whole file in 1 MiB chunks, every byte summed.
-read_stats raw_read(const std::string& path) {
-  static std::vector<char> buf(read_chunk);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die("open %s: %s", path.c_str(), std::strerror(errno));
-  read_stats st;
-  const stopwatch sw;
-  while (true) {
-    const ssize_t r = ::read(fd, buf.data(), buf.size());
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      die("read: %s", std::strerror(errno));
-    }
-    if (r == 0) break;
-    st.digest += byte_sum(buf.data(), static_cast<std::size_t>(r));
-    st.bytes += static_cast<std::uint64_t>(r);
-  }
-  st.time = sw.stop();
-  ::close(fd);
+file_read raw_read(const std::string& path) {
+  const file_read st = read_file_summed<stopwatch>(path);
   g_sink += st.digest;
   return st;
 }
@@ -648,22 +424,6 @@ void sync_fs(const std::string& dir) {
   ::close(fd);
 }
 
-// See log_bench's prewarm(): on this VM first-touch page cache costs ~3 us
-// per page, so a write run gets its page cache from just-freed folios.
-void prewarm(const options& o, std::uint64_t bytes) {
-  if (!o.prewarm) return;
-  static const std::vector<char> chunk(1 << 20, 'w');
-  const std::string path = g_tmp + "/prewarm.tmp";
-  const int fd = create_file(path);
-  for (std::uint64_t done = 0; done < bytes; done += chunk.size()) write_all(fd, chunk.data(), chunk.size());
-  ::close(fd);
-  ::unlink(path.c_str());
-}
-
-std::uint64_t footprint(std::uint64_t n, std::uint64_t bytes_per_record) {
-  return n * bytes_per_record + (96u << 20);
-}
-
 // --- franz -------------------------------------------------------------------------------
 
 std::unique_ptr<franz::broker> open_broker(const std::string& dir, std::int32_t partitions) {
@@ -673,17 +433,8 @@ std::unique_ptr<franz::broker> open_broker(const std::string& dir, std::int32_t 
   return std::move(*b);
 }
 
-// Closes a throwaway broker without fsyncing what it holds: the .log files
-// are truncated to zero first (as log_bench's discard_log). Untimed.
-void discard_broker(std::unique_ptr<franz::broker>& b, const std::string& dir) {
-  if (!b) return;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
-    if (e.path().extension() == ".log") (void)::truncate(e.path().c_str(), 0);
-  check(b->close(), "broker::close");
-  b.reset();
-  std::filesystem::remove_all(dir, ec);
-}
+// Closes a throwaway broker without fsyncing what it holds (see discard()).
+void discard_broker(std::unique_ptr<franz::broker>& b, const std::string& dir) { discard(b, dir, "broker::close"); }
 
 struct topic_totals {
   std::uint64_t records = 0;  // sum of log ends (log start is 0)
@@ -849,36 +600,7 @@ poll_result franz_poll(franz::broker& b, std::uint64_t n, std::int32_t max_poll_
   return res;
 }
 
-// --- statistics and output ---------------------------------------------------------------
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-double median_rps(const std::vector<timing>& runs, std::uint64_t n) {
-  std::vector<double> r;
-  for (const auto& t : runs) r.push_back(static_cast<double>(n) / t.wall);
-  return median(r);
-}
-
-std::optional<double> baseline_rps(const std::vector<timing>& runs, std::uint64_t n) {
-  return runs.empty() ? std::optional<double>() : std::optional<double>(median_rps(runs, n));
-}
-
-// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<std::uint64_t>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const auto n = sorted.size();
-  const auto rank = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(n))));
-  return static_cast<double>(sorted[std::min(rank, n) - 1]);
-}
-
-const char* verdict(std::optional<bool> pass) { return pass ? (*pass ? "PASS" : "MISS") : ""; }
-
-std::string quoted(const std::string& s) { return s.empty() ? std::string() : fmt::format("\"{}\"", s); }
+// --- output ----------------------------------------------------------------------------
 
 std::string mega(double v) { return fmt::format("{:.2f}M", v / 1e6); }
 
@@ -886,25 +608,9 @@ struct summary_row {
   std::string workload, impl, rps, mbs, baseline, ratio, extra, target, verdict;
 };
 
-struct output {
-  bool csv;
+// Text labels 16 wide; info() values with 3 decimals in CSV; and a summary table.
+struct output : table_output {
   std::vector<summary_row> summary;
-
-  void header() const {
-    if (csv) std::printf("workload,impl,metric,value,unit,target,verdict\n");
-  }
-
-  void meta(const char* key, const std::string& value) const {
-    if (csv) std::printf("meta,,%s,\"%s\",,,\n", key, value.c_str());
-    else std::printf("# %-16s %s\n", key, value.c_str());
-  }
-
-  // A figure with no run list: value, unit, text for humans.
-  void info(const char* workload, const char* impl, const char* metric, double value, const char* unit,
-            const std::string& text) const {
-    if (csv) std::printf("%s,%s,%s,%.3f,%s,,\n", workload, impl, metric, value, unit);
-    else std::printf("# %-16s %s\n", workload, text.c_str());
-  }
 
   // One throughput figure: median rec/s over runs of n records of
   // bytes_per_record payload, the ratio to a baseline (name, rec/s),
@@ -915,36 +621,26 @@ struct output {
                   std::optional<double> base = std::nullopt, const std::string& extra = {},
                   const std::string& target = {}, std::optional<bool> pass = std::nullopt,
                   bool add_summary = true) {
-    std::vector<double> rps, oncpu;
-    for (const auto& t : runs) {
-      rps.push_back(static_cast<double>(n) / t.wall);
-      oncpu.push_back(100.0 * t.cpu / t.wall);
-    }
-    const double r = median(rps);
+    const run_rates rr = rates_of(runs, n);
+    const double r = rr.median_rps;
     const double mbs = r * bytes_per_record / 1e6;
-    const double cpu = median(oncpu);
     if (add_summary)
       summary.push_back({workload, impl, mega(r), fmt::format("{:.0f}", mbs),
                          base ? fmt::format("{} {}", baseline_name, mega(*base)) : std::string("-"),
                          base ? fmt::format("{:.2f}x", r / *base) : std::string("-"), extra, target,
                          verdict(pass)});
     if (csv) {
-      std::printf("%s,%s,rec_per_s,%.0f,records/s,%s,%s\n", workload, impl, r, quoted(target).c_str(),
-                  verdict(pass));
-      std::printf("%s,%s,mb_per_s,%.1f,MB/s,,\n", workload, impl, mbs);
+      csv_rates(workload, impl, r, mbs, quoted(target), pass);
       if (base) std::printf("%s,%s,ratio_%s,%.3f,x,,\n", workload, impl, baseline_name.c_str(), r / *base);
-      std::printf("%s,%s,cpu,%.0f,%%,,\n", workload, impl, cpu);
-      for (std::size_t i = 0; i < rps.size(); ++i)
-        std::printf("%s,%s,run%zu_rec_per_s,%.0f,records/s,,\n", workload, impl, i + 1, rps[i]);
+      std::printf("%s,%s,cpu,%.0f,%%,,\n", workload, impl, rr.median_oncpu);
+      csv_runs(workload, impl, rr.rps);
       return;
     }
-    std::string list, rat;
-    for (double x : rps) list += fmt::format("{}{:.2f}", list.empty() ? "" : ",", x / 1e6);
+    std::string rat;
     if (base) rat = fmt::format("ratio={:.2f} vs {}", r / *base, baseline_name);
-    const std::string tgt = target.empty() ? std::string() : fmt::format("target {}", target);
     std::printf("%-16s %-14s rec/s=%7.2fM  MB/s=%7.1f  cpu=%3.0f%%  %-28s %s%s%-20s %-4s runs(Mrec/s)=%s\n",
-                workload, impl, r / 1e6, mbs, cpu, rat.c_str(), extra.c_str(), extra.empty() ? "" : "  ",
-                tgt.c_str(), verdict(pass), list.c_str());
+                workload, impl, r / 1e6, mbs, rr.median_oncpu, rat.c_str(), extra.c_str(), extra.empty() ? "" : "  ",
+                target_text(target).c_str(), verdict(pass), run_list(rr.rps, 1e6, 2).c_str());
   }
 
   // A plain metric printed with a csv row (for fsync counts, ns/send...).
@@ -960,11 +656,8 @@ struct output {
       std::printf("%s,%s,%s,%.1f,ns,%s,%s\n", workload, impl, name, ns, quoted(target).c_str(), verdict(pass));
       return;
     }
-    std::string list;
-    for (double x : runs) list += fmt::format("{}{:.0f}", list.empty() ? "" : ",", x);
-    const std::string tgt = target.empty() ? std::string() : fmt::format("target {}", target);
-    std::printf("%-16s %-14s %-6s=%10.0f ns  %-20s %-4s runs(ns)=%s\n", workload, impl, name, ns, tgt.c_str(),
-                verdict(pass), list.c_str());
+    std::printf("%-16s %-14s %-6s=%10.0f ns  %-20s %-4s runs(ns)=%s\n", workload, impl, name, ns,
+                target_text(target).c_str(), verdict(pass), run_list(runs, 1, 0).c_str());
   }
 
   void print_summary() const {
@@ -1001,10 +694,7 @@ struct pacer {
   std::uint64_t min_ns, span_ns;
   pacer(const options& o, std::uint64_t seed)
       : x(seed | 1), min_ns(o.pace_min_us * 1000), span_ns((o.pace_max_us - o.pace_min_us) * 1000 + 1) {}
-  std::uint64_t next_gap() noexcept {
-    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-    return min_ns + (x * 0x2545F4914F6CDD1DULL) % span_ns;
-  }
+  std::uint64_t next_gap() noexcept { return min_ns + xorshift64s(x) % span_ns; }
 };
 
 struct latency_stats {
@@ -1154,27 +844,21 @@ latency_stats atomic_e2e(const options& opt, std::uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_prog = "messaging_bench";
   const options opt = parse_args(argc, argv);
   g_quiet = opt.quiet;
-  output out{opt.csv, {}};
-
-  std::string tmpl = opt.tmpdir + "/franz-msgbench-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) die("mkdtemp %s: %s", tmpl.c_str(), std::strerror(errno));
-  g_tmp = tmpl;
-  std::atexit(cleanup);
+  output out{{opt.csv, 16, 3}, {}};
+  make_temp_dir(opt.tmpdir, "franz-msgbench");
 
   const std::string load = load_average();
   const machine_cpu cpu0 = sample_machine_cpu();
-  const unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned ncpu = cpu_count();
   const int reps = std::max(1, opt.reps);
   const std::uint64_t n = opt.records;
   const std::uint64_t nc = opt.compression_records.value_or(opt.records);
 
-  utsname un{};
-  (void)::uname(&un);
   out.header();
-  out.meta("machine", fmt::format("{} {} {}, {} cpus, load average {} at start", un.sysname, un.machine, un.release,
-                                  ncpu, load));
+  out.meta("machine", machine_description(ncpu, load));
   out.meta("sizes", fmt::format("records={} reps={} latency_records={} warmup={} compression_records={}", n, reps,
                                 opt.latency_records, opt.warmup_records, nc));
   out.meta("e2e", fmt::format("pace U[{},{}] us, consumer poll.spin.us={}, threads {}", opt.pace_min_us,
@@ -1190,19 +874,6 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   ring rg;
-  int dir_seq = 0;
-  auto fresh = [&](const char* what) { return fmt::format("{}/{}-{}", g_tmp, what, dir_seq++); };
-  auto pair = [&](int rep, const auto& raw, const auto& franz_run) {
-    if (!opt.baselines) {
-      franz_run();
-    } else if (rep % 2 == 0) {
-      raw();
-      franz_run();
-    } else {
-      franz_run();
-      raw();
-    }
-  };
 
   // 1-3. send_*: producer throughput against write() of 16 KiB chunks.
   const std::array<send_spec, 4> send_specs = {{
@@ -1217,8 +888,8 @@ int main(int argc, char** argv) {
     std::vector<double> bpr, skew;
     for (int rep = 0; rep < reps; ++rep) {
       progress("%s run %d/%d (%" PRIu64 " records)", s.name, rep + 1, reps, n);
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
             const std::string path = fresh("raw") + ".dat";
             prewarm(opt, footprint(n, 110));
@@ -1255,8 +926,8 @@ int main(int argc, char** argv) {
     std::vector<double> syncs, raw_syncs, fs;
     for (int rep = 0; rep < reps; ++rep) {
       progress("acks_all_4t run %d/%d (%" PRIu64 " records)", rep + 1, reps, n);
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
             const std::string path = fresh("rawsync") + ".dat";
             prewarm(opt, footprint(n, 110));
@@ -1314,10 +985,10 @@ int main(int argc, char** argv) {
         into.push_back(r.time);
         polls.push_back(static_cast<double>(r.polls));
       };
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
-            const read_stats s = raw_read(path);
+            const file_read s = raw_read(path);
             if (s.bytes != n * record_bytes) die("raw read: %" PRIu64 " bytes", s.bytes);
             raw_t.push_back(s.time);
           },
@@ -1353,8 +1024,8 @@ int main(int argc, char** argv) {
                " us)",
                rep + 1, reps, opt.latency_records, opt.warmup_records, opt.pace_min_us, opt.pace_max_us);
       const auto seed = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(rep + 1);
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
             const latency_stats s = atomic_e2e(opt, seed);
             aseen.push_back(100.0 * static_cast<double>(s.samples) / static_cast<double>(opt.latency_records));
@@ -1429,13 +1100,13 @@ int main(int argc, char** argv) {
     std::vector<timing> raw_w, raw_r;
     for (int rep = 0; rep < reps; ++rep) {
       progress("compression run %d/%d (%" PRIu64 " JSON records per codec)", rep + 1, reps, nc);
-      pair(
-          rep,
+      run_pair(
+          opt, rep,
           [&] {
             const std::string path = fresh("rawjson") + ".dat";
             prewarm(opt, footprint(nc, static_cast<std::uint64_t>(bpr) + 10));
             raw_w.push_back(raw_write_json(path, nc, pool));
-            const read_stats s = raw_read(path);
+            const file_read s = raw_read(path);
             if (s.bytes != raw_bytes) die("raw json read: %" PRIu64 " bytes", s.bytes);
             raw_r.push_back(s.time);
             ::unlink(path.c_str());
@@ -1484,19 +1155,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  const machine_cpu cpu1 = sample_machine_cpu();
-  const double wall = cpu1.wall_s - cpu0.wall_s;
-  const double others = std::max(0.0, (cpu1.busy_s - cpu0.busy_s) - (cpu1.self_s - cpu0.self_s));
-  const double share = 100.0 * others / (wall * ncpu);
-  const double steal = 100.0 * (cpu1.steal_s - cpu0.steal_s) / (wall * ncpu);
-  if (opt.csv) {
-    std::printf("meta,,others_cpu_pct,%.1f,%%,,\nmeta,,steal_pct,%.1f,%%,,\nmeta,,wall_s,%.1f,s,,\n", share, steal,
-                wall);
-  } else {
-    out.meta("contention", fmt::format("other processes and kernel threads used {:.0f}% of the {} cpus during the "
-                                       "{:.0f} s run; steal {:.0f}%",
-                                       share, ncpu, wall, steal));
-  }
+  out.contention(cpu0, ncpu);
   out.print_summary();
   if (g_sink.load() == 42) std::printf("\n");  // keeps the touched bytes observable
   cleanup();

@@ -19,17 +19,9 @@
 
 #include "test_util.hpp"
 
-// Requires a result/status to be ok, printing its error otherwise.
-#define REQUIRE_OK(expr)                                                     \
-  do {                                                                       \
-    const auto& franz_req_r_ = (expr);                                       \
-    INFO((franz_req_r_.ok() ? std::string() : franz_req_r_.error().to_string())); \
-    REQUIRE(franz_req_r_.ok());                                              \
-  } while (0)
-
 namespace franz {
 
-using namespace franz::test;  // temp_dir, make_record, list_files, read_file, write_file, ...
+using namespace franz::test;  // temp_dir, make_record, list_files, from_hex, open_broker, ...
 using namespace std::chrono_literals;
 namespace stdfs = std::filesystem;
 
@@ -42,30 +34,6 @@ using bytes = std::vector<std::byte>;
 template <class R>
 std::string code_of(const R& r) {
   return std::string(errc_name(r.code()));
-}
-
-// "46 5a" -> {0x46, 0x5a}; whitespace ignored.
-bytes from_hex(std::string_view hex) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    FAIL("bad hex digit in test data: " << c);
-    return 0;
-  };
-  bytes out;
-  int hi = -1;
-  for (char c : hex) {
-    if (c == ' ' || c == '\n') continue;
-    const int v = nibble(c);
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<std::byte>(hi * 16 + v));
-      hi = -1;
-    }
-  }
-  REQUIRE(hi < 0);
-  return out;
 }
 
 // Recomputes the checksum (XXH3-64 of [8, end)) after a test edited the
@@ -97,14 +65,6 @@ broker_options opts_at(const std::string& dir, const clock* clk = &system_clock:
   o.clk = clk;
   o.background_maintenance = false;
   return o;
-}
-
-template <class FS = io::posix_fs>
-std::unique_ptr<broker> open_broker(broker_options o, FS& fs = FS::instance()) {
-  auto b = broker::open(std::move(o), fs);
-  INFO((b.ok() ? std::string() : b.error().to_string()));
-  REQUIRE(b.ok());
-  return std::move(*b);
 }
 
 topic_description describe(const broker& b, std::string_view topic) {
@@ -181,6 +141,21 @@ void require_records(const std::vector<got>& recs, int first_key, int n, std::in
 }
 
 std::vector<std::string> names(std::initializer_list<const char*> l) { return {l.begin(), l.end()}; }
+
+// Runs an admin call with the n-th sync from now failing and returns its
+// status. A call that made fewer than n syncs was not hit: it must have
+// succeeded, and done is set (every sync it makes has had its turn).
+template <class Call>
+status with_failing_sync(io::fault_fs& ffs, std::uint64_t n, bool& done, Call call) {
+  const auto before = ffs.sync_calls();
+  ffs.fail_fsync_at(n);
+  const status s = call();
+  if (ffs.sync_calls() < before + n) {
+    REQUIRE(s.ok());
+    done = true;
+  }
+  return s;
+}
 
 // The data directory holds only the broker's own files: no partition
 // directory, no -delete directory, no .tmp.
@@ -1630,14 +1605,7 @@ TEST_CASE("failed fsync: create_topic either creates nothing or keeps what a reo
     std::vector<std::string> seen;
     {
       auto b = open_broker(o, ffs);
-      const auto before = ffs.sync_calls();
-      ffs.fail_fsync_at(n);
-      const auto s = b->create_topic("t", 2);
-      const bool fired = ffs.sync_calls() >= before + n;
-      if (!fired) {
-        REQUIRE(s.ok());
-        done = true;
-      }
+      const status s = with_failing_sync(ffs, n, done, [&] { return b->create_topic("t", 2); });
       seen = b->list_topics();
       if (!s.ok()) {
         CHECK(code_of(s) == "KAFKA_STORAGE_ERROR");
@@ -1679,14 +1647,7 @@ TEST_CASE("failed fsync: delete_topic either leaves the topic whole or deletes i
       auto b = open_broker(o, ffs);
       REQUIRE_OK(b->create_topic("t", 1));
       produce(*b, "t", 0, 3);
-      const auto before = ffs.sync_calls();
-      ffs.fail_fsync_at(n);
-      const auto s = b->delete_topic("t");
-      const bool fired = ffs.sync_calls() >= before + n;
-      if (!fired) {
-        REQUIRE(s.ok());
-        done = true;
-      }
+      const status s = with_failing_sync(ffs, n, done, [&] { return b->delete_topic("t"); });
       seen = b->list_topics();
       if (!s.ok()) {
         CHECK(code_of(s) == "KAFKA_STORAGE_ERROR");

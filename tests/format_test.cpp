@@ -25,37 +25,13 @@
 #include "franz/format/record_batch.hpp"
 #include "franz/format/varint.hpp"
 #include "franz/storage/reader.hpp"
+#include "test_util.hpp"
 
 using namespace franz;
+using franz::test::from_hex;  // "e8 03 00" -> {0xe8, 0x03, 0x00}
 using bytes = std::vector<std::byte>;
 
 namespace {
-
-// "e8 03 00" -> {0xe8, 0x03, 0x00}. Whitespace is ignored; anything else
-// that is not a pair of hex digits is a bug in the test.
-bytes from_hex(std::string_view hex) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    FAIL("bad hex digit in test data: " << c);
-    return 0;
-  };
-  bytes out;
-  int hi = -1;
-  for (char c : hex) {
-    if (c == ' ' || c == '\n') continue;
-    const int v = nibble(c);
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<std::byte>(hi * 16 + v));
-      hi = -1;
-    }
-  }
-  REQUIRE(hi < 0);
-  return out;
-}
 
 // Space-separated lower-case hex, 16 bytes a line: failures print a diffable dump.
 std::string to_hex(std::span<const std::byte> b) {

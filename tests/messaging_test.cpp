@@ -31,7 +31,7 @@
 
 namespace franz {
 
-using namespace franz::test;  // temp_dir, list_files, ...
+using namespace franz::test;  // temp_dir, list_files, open_broker, ...
 using namespace std::chrono_literals;
 
 namespace {
@@ -51,13 +51,6 @@ constexpr int slowdown = 1;
 constexpr int slowdown = 1;
 #endif
 
-#define REQUIRE_OK(expr)                                                         \
-  do {                                                                           \
-    const auto& require_ok_ = (expr);                                            \
-    INFO((require_ok_.ok() ? std::string() : require_ok_.error().to_string()));  \
-    REQUIRE(require_ok_.ok());                                                   \
-  } while (0)
-
 long long ms_since(steady::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count();
 }
@@ -67,14 +60,6 @@ broker_options options_for(const temp_dir& d) {
   o.data_dir = d.sub("data");
   o.background_maintenance = false;
   return o;
-}
-
-template <class FS = io::posix_fs>
-std::unique_ptr<broker> open_broker(broker_options o, FS& fs = FS::instance()) {
-  auto b = broker::open(std::move(o), fs);
-  INFO((b.ok() ? std::string() : b.error().to_string()));
-  REQUIRE(b.ok());
-  return std::move(*b);
 }
 
 std::unique_ptr<producer> make_producer(broker& b, producer_config c = {}) {
@@ -215,6 +200,13 @@ std::vector<got> read_topic(broker& b, std::string_view topic, std::int32_t part
   REQUIRE_OK(more);
   REQUIRE(more->empty());
   return out;
+}
+
+// The encoded size of a batch of k copies of rec (equal timestamps).
+std::size_t batch_bytes(const record& rec, int k) {
+  std::size_t full = format::batch_header_size;
+  for (int i = 0; i < k; ++i) full += format::record_size(rec, 0, i);
+  return full;
 }
 
 std::string key_of(int i) { return fmt::format("k{:06}", i); }
@@ -537,8 +529,7 @@ TEST_CASE("the sticky partitioner keeps keyless records on one partition until i
   constexpr std::int64_t ts = 1'000'000;
   const record rec{null_bytes, value, {}, timestamp{ts}};
   constexpr int k = 5;
-  std::size_t full = format::batch_header_size;
-  for (int i = 0; i < k; ++i) full += format::record_size(rec, 0, i);
+  const std::size_t full = batch_bytes(rec, k);
   auto cfg = lingering();
   const bool exact = GENERATE(true, false);
   // Exact: the k-th record fills the batch. Otherwise the (k+1)-th does
@@ -712,8 +703,7 @@ TEST_CASE("with a long linger.ms a batch is appended as soon as it is full", "[p
   constexpr std::int64_t ts = 5'000;
   const record rec{null_bytes, value, {}, timestamp{ts}};
   constexpr int k = 10;
-  std::size_t full = format::batch_header_size;
-  for (int i = 0; i < k; ++i) full += format::record_size(rec, 0, i);
+  const std::size_t full = batch_bytes(rec, k);
   auto cfg = lingering();
   cfg.batch_size = static_cast<std::int64_t>(full);
   auto p = make_producer(*b, cfg);

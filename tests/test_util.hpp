@@ -1,20 +1,33 @@
-// Shared helpers for franz's tests: temporary directories, record builders
-// and a reader that collects a whole log.
+// Shared helpers for franz's tests: temporary directories, record builders,
+// a reader that collects a whole log, hex test data, REQUIRE_OK and opening
+// a broker.
 #pragma once
 
 #include <sys/stat.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "franz/franz.hpp"
 #include "franz/io/fault_fs.hpp"
+
+// Requires a result/status to be ok, printing its error otherwise.
+#define REQUIRE_OK(expr)                                                          \
+  do {                                                                            \
+    const auto& require_ok_ = (expr);                                             \
+    INFO((require_ok_.ok() ? std::string() : require_ok_.error().to_string()));   \
+    REQUIRE(require_ok_.ok());                                                    \
+  } while (0)
 
 namespace franz::test {
 
@@ -133,6 +146,41 @@ inline log_options opts_for(log_config c, const clock* clk = &system_clock::inst
   o.config = c;
   o.clk = clk;
   return o;
+}
+
+// "e8 03 00" -> {0xe8, 0x03, 0x00}. Whitespace is ignored; anything else
+// that is not a pair of hex digits is a bug in the test.
+inline std::vector<std::byte> from_hex(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    FAIL("bad hex digit in test data: " << c);
+    return 0;
+  };
+  std::vector<std::byte> out;
+  int hi = -1;
+  for (char c : hex) {
+    if (c == ' ' || c == '\n') continue;
+    const int v = nibble(c);
+    if (hi < 0) {
+      hi = v;
+    } else {
+      out.push_back(static_cast<std::byte>(hi * 16 + v));
+      hi = -1;
+    }
+  }
+  REQUIRE(hi < 0);
+  return out;
+}
+
+// Opens a broker with options o on fs, requiring success.
+template <class FS = io::posix_fs>
+std::unique_ptr<broker> open_broker(broker_options o, FS& fs = FS::instance()) {
+  auto b = broker::open(std::move(o), fs);
+  INFO((b.ok() ? std::string() : b.error().to_string()));
+  REQUIRE(b.ok());
+  return std::move(*b);
 }
 
 // A small config that rolls often, for tests.
