@@ -339,22 +339,22 @@ status consumer::seek(const topic_partition& tp, offset off) {
   return {};
 }
 
-status consumer::seek_to_beginning(const std::vector<topic_partition>& tps) {
+template <class F>
+status consumer::for_each_target(const std::vector<topic_partition>& tps, F&& f) {
   FRANZ_TRY(check_usable());
   status st;
   auto ts = targets(tps, st);
   FRANZ_TRY(std::move(st));
-  for (auto* a : ts) a->position = a->part->log().log_start_offset().value();
+  for (auto* a : ts) f(*a);
   return {};
 }
 
+status consumer::seek_to_beginning(const std::vector<topic_partition>& tps) {
+  return for_each_target(tps, [](assigned& a) { a.position = a.part->log().log_start_offset().value(); });
+}
+
 status consumer::seek_to_end(const std::vector<topic_partition>& tps) {
-  FRANZ_TRY(check_usable());
-  status st;
-  auto ts = targets(tps, st);
-  FRANZ_TRY(std::move(st));
-  for (auto* a : ts) a->position = end_of(*a->part).value();
-  return {};
+  return for_each_target(tps, [this](assigned& a) { a.position = end_of(*a.part).value(); });
 }
 
 result<offset> consumer::position(const topic_partition& tp) {
@@ -365,21 +365,11 @@ result<offset> consumer::position(const topic_partition& tp) {
 }
 
 status consumer::pause(const std::vector<topic_partition>& tps) {
-  FRANZ_TRY(check_usable());
-  status st;
-  auto ts = targets(tps, st);
-  FRANZ_TRY(std::move(st));
-  for (auto* a : ts) a->paused = true;
-  return {};
+  return for_each_target(tps, [](assigned& a) { a.paused = true; });
 }
 
 status consumer::resume(const std::vector<topic_partition>& tps) {
-  FRANZ_TRY(check_usable());
-  status st;
-  auto ts = targets(tps, st);
-  FRANZ_TRY(std::move(st));
-  for (auto* a : ts) a->paused = false;
-  return {};
+  return for_each_target(tps, [](assigned& a) { a.paused = false; });
 }
 
 std::vector<topic_partition> consumer::paused() const {

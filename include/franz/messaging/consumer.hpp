@@ -188,6 +188,9 @@ class consumer {
   [[nodiscard]] result<std::shared_ptr<detail::partition>> find(const topic_partition& tp) const;
   [[nodiscard]] result<assigned*> find_assigned(const topic_partition& tp);
   [[nodiscard]] std::vector<assigned*> targets(const std::vector<topic_partition>& tps, status& st);
+  // Runs f on each target (tps, or every assigned partition if empty).
+  template <class F>
+  [[nodiscard]] status for_each_target(const std::vector<topic_partition>& tps, F&& f);
   [[nodiscard]] offset end_of(const detail::partition& p) const noexcept;
   [[nodiscard]] status reset_position(assigned& a, bool out_of_range);
   // One pass over the assigned partitions; appends to records_.
