@@ -183,23 +183,20 @@ status consumer::fetch_partition(assigned& a, std::size_t& bytes_left) {
   if (pos == (limit ? *limit : log.log_end_offset()).value()) return {};
   const std::size_t max_bytes =
       std::min(bytes_left, static_cast<std::size_t>(cfg_.max_partition_fetch_bytes));
-  auto read = log.read(offset{pos}, max_bytes, limit);
+  // Only the first partition of a poll may return more than the budget
+  // (one whole batch, as in Kafka); later ones wait for the next poll.
+  const bool at_least_one = records_.empty();
+  auto read = log.read(offset{pos}, max_bytes, limit, at_least_one);
   if (!read) {
     if (a.part->deleted()) return a.part->gone();
     if (read.code() != errc::offset_out_of_range) return std::move(read).error();
     // Kafka applies auto.offset.reset to an out-of-range position.
     FRANZ_TRY(reset_position(a, true));
     pos = *a.position;
-    read = log.read(offset{pos}, max_bytes, limit);
+    read = log.read(offset{pos}, max_bytes, limit, at_least_one);
     if (!read) return a.part->deleted() ? a.part->gone() : std::move(read).error();
   }
   if (read->empty()) return {};
-  // Only the first partition of a poll may return more than the budget
-  // (one whole batch, as in Kafka); later ones wait for the next poll.
-  if (!records_.empty() && read->bytes().size() > bytes_left) {
-    bytes_left = 0;
-    return {};
-  }
   const std::size_t before = records_.size();
   const std::size_t room = static_cast<std::size_t>(cfg_.max_poll_records) - before;
   batch_reader batches = read->batches(cfg_.check_crcs);
@@ -263,14 +260,6 @@ status consumer::fetch() {
   return {};
 }
 
-bool consumer::data_available() const noexcept {
-  for (const auto& a : assigned_) {
-    if (a.paused || !a.position) continue;
-    if (a.part->deleted() || *a.position != end_of(*a.part).value()) return true;
-  }
-  return false;
-}
-
 void consumer::wait_for_data(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) {
   using clock = std::chrono::steady_clock;
   auto changed = [&] { return waiter_.seq.load(std::memory_order_seq_cst) != seen || woken_.load(); };
@@ -301,7 +290,6 @@ result<consumer_records> consumer::poll(std::chrono::milliseconds timeout) {
                         : timeout >= std::chrono::hours(24 * 365)
                             ? std::chrono::steady_clock::time_point::max()
                             : std::chrono::steady_clock::now() + timeout;
-  int idle_fetches = 0;
   for (;;) {
     if (woken_.exchange(false)) {
       release_poll();
@@ -316,10 +304,6 @@ result<consumer_records> consumer::poll(std::chrono::milliseconds timeout) {
     }
     if (!records_.empty()) break;
     if (std::chrono::steady_clock::now() >= deadline) break;
-    // A reset or a paused partition can leave data behind: look once more
-    // before sleeping, but never spin on it.
-    if (data_available() && ++idle_fetches < 2) continue;
-    idle_fetches = 0;
     wait_for_data(seen, deadline);
   }
   return consumer_records(records_);

@@ -193,6 +193,25 @@ TEST_CASE("a read smaller than one batch still returns that whole batch", "[log]
   CHECK(br.status().ok());
 }
 
+TEST_CASE("a read without at_least_one returns only whole batches that fit, possibly none", "[log]") {
+  temp_dir d;
+  auto l = open_log(d.sub("t-0"));
+  fill(*l, 3, 50, 100);
+  auto none = l->read(offset{0}, 1, std::nullopt, /*at_least_one=*/false);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  auto all = l->read(offset{0}, 1 << 20);
+  REQUIRE(all.ok());
+  std::vector<std::size_t> sizes;
+  auto br = all->batches();
+  batch_view b;
+  while (br.next(b)) sizes.push_back(b.bytes().size());
+  REQUIRE(sizes.size() == 3);
+  auto two = l->read(offset{0}, sizes[0] + sizes[1] + sizes[2] / 2, std::nullopt, false);
+  REQUIRE(two.ok());
+  CHECK(two->bytes().size() == sizes[0] + sizes[1]);  // the third batch does not fit
+}
+
 TEST_CASE("a read from the middle of a batch returns the batch and the reader skips earlier records", "[log]") {
   temp_dir d;
   auto l = open_log(d.sub("t-0"));

@@ -126,7 +126,7 @@ std::vector<batch_info> batches_of(const broker& b, std::string_view topic, std:
   std::int64_t next = log.log_start_offset().value();
   const std::int64_t end = log.log_end_offset().value();
   while (next < end) {
-    auto rd = log.read(offset{next}, std::size_t{1} << 30, std::nullopt);
+    auto rd = log.read(offset{next}, std::size_t{1} << 30, std::nullopt, true);
     REQUIRE_OK(rd);
     REQUIRE(!rd->empty());
     auto br = rd->batches();
@@ -948,7 +948,7 @@ TEST_CASE("after a power loss every record acknowledged under acks=all is in the
     INFO(a.key << " at " << a.partition << "/" << a.off);
     const auto& log = log_of(*b, "power", a.partition);
     REQUIRE(a.off < log.log_end_offset().value());
-    auto rd = log.read(offset{a.off}, 1, std::nullopt);
+    auto rd = log.read(offset{a.off}, 1, std::nullopt, true);
     REQUIRE_OK(rd);
     auto rr = rd->records();
     record_view v;
@@ -2162,7 +2162,7 @@ TEST_CASE("poll returns zero-copy views into the log that stay valid and unchang
     const auto& r = (*r1)[i];
     REQUIRE(r.value == value_of(static_cast<int>(i), 100));
     // The value lies inside the log's own bytes, and both consumers see the same bytes.
-    auto rd = log.read(r.off, 1, std::nullopt);
+    auto rd = log.read(r.off, 1, std::nullopt, true);
     REQUIRE_OK(rd);
     const auto* lo = reinterpret_cast<const char*>(rd->bytes().data());
     REQUIRE(r.value.data() >= lo);

@@ -196,7 +196,6 @@ class consumer {
   // One pass over the assigned partitions; appends to records_.
   [[nodiscard]] status fetch();
   [[nodiscard]] status fetch_partition(assigned& a, std::size_t& bytes_left);
-  [[nodiscard]] bool data_available() const noexcept;
   void wait_for_data(std::uint64_t seen, std::chrono::steady_clock::time_point deadline);
   void release_poll() noexcept;
   [[nodiscard]] status check_usable() const;

@@ -38,8 +38,8 @@ class partition_log {
   [[nodiscard]] virtual status set_config(const log_config& c) = 0;
   [[nodiscard]] virtual result<offset> delete_records(offset to) = 0;
   [[nodiscard]] virtual status close() = 0;
-  [[nodiscard]] virtual result<log_read> read(offset from, std::size_t max_bytes,
-                                              std::optional<offset> max_offset) const = 0;
+  [[nodiscard]] virtual result<log_read> read(offset from, std::size_t max_bytes, std::optional<offset> max_offset,
+                                              bool at_least_one) const = 0;
   [[nodiscard]] virtual result<std::optional<time_lookup>> offsets_for_time(timestamp ts) const = 0;
   [[nodiscard]] virtual offset log_start_offset() const noexcept = 0;
   [[nodiscard]] virtual offset log_end_offset() const noexcept = 0;
@@ -63,7 +63,9 @@ class log_adapter final : public partition_log {
   status set_config(const log_config& c) override { return log_->set_config(c); }
   result<offset> delete_records(offset to) override { return log_->delete_records(to); }
   status close() override { return log_->close(); }
-  result<log_read> read(offset f, std::size_t n, std::optional<offset> m) const override { return log_->read(f, n, m); }
+  result<log_read> read(offset f, std::size_t n, std::optional<offset> m, bool one) const override {
+    return log_->read(f, n, m, one);
+  }
   result<std::optional<time_lookup>> offsets_for_time(timestamp ts) const override {
     return log_->offsets_for_time(ts);
   }

@@ -500,14 +500,15 @@ class basic_log {
   // --- reads (any thread) ---------------------------------------------------
 
   // Whole batches from the one holding `from`, up to max_bytes (but at least
-  // one batch, so a consumer never stalls on a batch larger than its
-  // buffer), ending before any batch with offsets >= max_offset (default:
-  // the log end; pass durable_offset() to read only durable records).
-  // from == log end gives an empty read. OFFSET_OUT_OF_RANGE outside
-  // [log_start, log_end].
+  // one batch unless at_least_one is false, so a consumer never stalls on a
+  // batch larger than its buffer), ending before any batch with offsets >=
+  // max_offset (default: the log end; pass durable_offset() to read only
+  // durable records). from == log end gives an empty read.
+  // OFFSET_OUT_OF_RANGE outside [log_start, log_end].
   [[nodiscard]] result<log_read> read(offset from, std::size_t max_bytes,
-                                      std::optional<offset> max_offset = std::nullopt) const {
-    auto loc = locate(from, max_bytes, max_offset);
+                                      std::optional<offset> max_offset = std::nullopt,
+                                      bool at_least_one = true) const {
+    auto loc = locate(from, max_bytes, max_offset, at_least_one);
     if (!loc) return std::move(loc).error();
     if (!loc->seg) return log_read({}, {}, from, {}, 0);
     const std::byte* p = loc->seg->data() + loc->pos;
@@ -589,7 +590,8 @@ class basic_log {
     std::size_t len = 0;
   };
 
-  [[nodiscard]] result<location> locate(offset from, std::size_t max_bytes, std::optional<offset> max_offset) const {
+  [[nodiscard]] result<location> locate(offset from, std::size_t max_bytes, std::optional<offset> max_offset,
+                                        bool at_least_one = true) const {
     const std::int64_t f = from.value();
     // Load the end before the start: a concurrent delete_records only moves
     // the start up, so start <= end holds for what we read.
@@ -614,7 +616,7 @@ class basic_log {
         FRANZ_ASSIGN_OR_RETURN(const std::uint64_t n, s->batch_size_at(p, size));
         const auto h = format::read_header(s->data() + p);
         if (h.base_offset + h.last_offset_delta >= limit) break;
-        if (p > pos && p + n - pos > max_bytes) break;
+        if ((p > pos || !at_least_one) && p + n - pos > max_bytes) break;
         p += n;
       }
       // Keep resident memory flat for readers streaming through the log: drop
