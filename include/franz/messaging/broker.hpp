@@ -123,15 +123,22 @@ class broker {
   }
 
   // --- admin ------------------------------------------------------------------
+  //
+  // The changing calls (create_topic, delete_topic, create_partitions,
+  // alter_topic_config) are durable on return. If one fails with
+  // KAFKA_STORAGE_ERROR after topics.meta was replaced (its directory fsync
+  // failed), the change is kept — this broker shows what the disk shows —
+  // and further changing calls fail with KAFKA_STORAGE_ERROR until the
+  // broker is reopened; any other failure changes nothing.
 
   // Creates a topic of `partitions` partitions (-1: num.partitions) with
-  // config overrides (Kafka topic keys). Durable on return. Errors:
-  // INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
-  // INVALID_CONFIG, OUT_OF_SPACE / KAFKA_STORAGE_ERROR (nothing created).
+  // config overrides (Kafka topic keys). Errors: INVALID_TOPIC_EXCEPTION,
+  // TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_CONFIG, OUT_OF_SPACE /
+  // KAFKA_STORAGE_ERROR.
   [[nodiscard]] status create_topic(std::string_view name, std::int32_t partitions = -1,
                                     const std::map<std::string, std::string>& config = {});
   // Deletes a topic and its data. Producers and consumers using it get
-  // UNKNOWN_TOPIC_OR_PARTITION from then on. Durable on return.
+  // UNKNOWN_TOPIC_OR_PARTITION from then on.
   [[nodiscard]] status delete_topic(std::string_view name);
   // Topic names, sorted.
   [[nodiscard]] std::vector<std::string> list_topics() const;
