@@ -1,0 +1,1 @@
+// franz — the group coordinator.

@@ -1,0 +1,2 @@
+// Partition assignors against hand-checked tables.
+#include "test_util.hpp"

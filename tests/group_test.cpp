@@ -1,0 +1,2 @@
+// Consumer groups through the public API.
+#include "test_util.hpp"
