@@ -1,6 +1,8 @@
 // franz — the broker: topics metadata, partition logs, admin operations.
 #include "franz/messaging/broker.hpp"
 
+#include "franz/messaging/group_coordinator.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -17,6 +19,13 @@ status check_topic_name(std::string_view name) {
   if (const char* why = format::topic_name_problem(name))
     return make_error(errc::invalid_topic_exception,
                       fmt::format("'{}' is not a valid topic name: {}", name.substr(0, 300), why));
+  return {};
+}
+
+status check_not_internal(std::string_view name) {
+  if (name == offsets_topic)
+    return make_error(errc::invalid_topic_exception,
+                      fmt::format("'{}' is franz's internal topic of committed offsets; use the groups API", name));
   return {};
 }
 
@@ -59,7 +68,10 @@ result<std::unique_ptr<broker>> broker::open_with(broker_options opts, std::uniq
   if (opts.clk == nullptr) return make_error(errc::invalid_config, "clk is null");
   while (opts.data_dir.size() > 1 && opts.data_dir.back() == '/') opts.data_dir.pop_back();
   std::unique_ptr<broker> b(new broker(std::move(opts), std::move(env)));
-  if (auto s = b->load(); !s.ok()) {
+  b->groups_ = std::make_unique<group_coordinator>(*b);
+  auto loaded = b->load();
+  if (loaded.ok()) loaded = b->groups_->load();
+  if (auto s = std::move(loaded); !s.ok()) {
     b->closed_ = true;
     {
       std::lock_guard g(b->mu_);
@@ -258,6 +270,19 @@ status broker::remove_partition_dirs(const std::string& topic, std::int32_t from
 
 status broker::create_topic(std::string_view name, std::int32_t partitions,
                             const std::map<std::string, std::string>& config) {
+  FRANZ_TRY(check_not_internal(name));
+  return create_topic_impl(name, partitions, config);
+}
+
+status broker::create_internal_topic(std::string_view name) {
+  // Kafka's offsets.topic.segment.bytes; compacted, so that (with the
+  // compaction issue) only the last commit per key stays. One partition:
+  // in-process, more would only add files and fsyncs.
+  return create_topic_impl(name, 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}});
+}
+
+status broker::create_topic_impl(std::string_view name, std::int32_t partitions,
+                                 const std::map<std::string, std::string>& config) {
   FRANZ_TRY(check_open());
   FRANZ_TRY(check_topic_name(name));
   if (partitions == -1) partitions = opts_.num_partitions;
@@ -296,6 +321,15 @@ status broker::create_topic(std::string_view name, std::int32_t partitions,
 }
 
 status broker::delete_topic(std::string_view name) {
+  FRANZ_TRY(check_not_internal(name));
+  FRANZ_TRY(delete_topic_impl(name));
+  // Outside mu_ (the coordinator takes it under its own): drop the groups'
+  // committed offsets of the topic, as Kafka does.
+  groups_->topic_deleted(name);
+  return {};
+}
+
+status broker::delete_topic_impl(std::string_view name) {
   std::lock_guard g(mu_);
   FRANZ_TRY(check_admin());
   FRANZ_ASSIGN_OR_RETURN(auto state, find_locked(name));
@@ -311,11 +345,12 @@ status broker::delete_topic(std::string_view name) {
   return persisted;
 }
 
-std::vector<std::string> broker::list_topics() const {
+std::vector<std::string> broker::list_topics(bool include_internal) const {
   std::lock_guard g(mu_);
   std::vector<std::string> out;
   out.reserve(topics_.size());
-  for (const auto& kv : topics_) out.push_back(kv.first);
+  for (const auto& kv : topics_)
+    if (include_internal || kv.first != offsets_topic) out.push_back(kv.first);
   return out;
 }
 
@@ -348,6 +383,7 @@ result<topic_description> broker::describe_topic(std::string_view name) const {
 }
 
 status broker::create_partitions(std::string_view name, std::int32_t total) {
+  FRANZ_TRY(check_not_internal(name));
   std::lock_guard g(mu_);
   FRANZ_TRY(check_admin());
   FRANZ_ASSIGN_OR_RETURN(auto current, find_locked(name));
@@ -407,6 +443,7 @@ status broker::alter_topic_config(std::string_view name, const std::map<std::str
 }
 
 result<offset> broker::delete_records(std::string_view topic, std::int32_t partition, offset before) {
+  FRANZ_TRY(check_not_internal(topic));
   FRANZ_ASSIGN_OR_RETURN(auto t, find_topic(topic));
   if (partition < 0 || static_cast<std::size_t>(partition) >= t->partitions.size())
     return make_error(errc::unknown_topic_or_partition,
@@ -422,7 +459,7 @@ status broker::tick() {
     std::lock_guard g(mu_);
     for (const auto& kv : topics_) parts.insert(parts.end(), kv.second->partitions.begin(), kv.second->partitions.end());
   }
-  status first;
+  status first = groups_->tick();
   for (auto& p : parts) {
     auto s = p->tick();
     if (!s.ok() && first.ok() && s.code() != errc::unknown_topic_or_partition) first = std::move(s);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "franz/codec/codec.hpp"
+#include "franz/format/file_names.hpp"
 #include "properties.hpp"
 
 namespace franz {
@@ -31,8 +32,22 @@ status consumer_config::validate() const {
   FRANZ_TRY(props::check_range("fetch.max.bytes", fetch_max_bytes, 0, max_int32));
   FRANZ_TRY(props::check_range("max.partition.fetch.bytes", max_partition_fetch_bytes, 0, max_int32));
   FRANZ_TRY(props::check_range("poll.spin.us", poll_spin_us, 0, 1'000'000));
+  FRANZ_TRY(props::check_range("session.timeout.ms", session_timeout_ms, 1, max_int32));
+  FRANZ_TRY(props::check_range("heartbeat.interval.ms", heartbeat_interval_ms, 1, session_timeout_ms - 1));
+  FRANZ_TRY(props::check_range("max.poll.interval.ms", max_poll_interval_ms, 1, max_int32));
+  FRANZ_TRY(props::check_range("auto.commit.interval.ms", auto_commit_interval_ms, 0, max_int32));
+  if (partition_assignment_strategy.empty()) return bad_config("partition.assignment.strategy", "the list is empty");
+  if (group_instance_id && group_instance_id->empty()) return bad_config("group.instance.id", "it is empty");
   return {};
 }
+
+namespace {
+result<bool> parse_bool(std::string_view k, std::string_view v) {
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return bad_config(k, fmt::format("'{}' is not true or false", v));
+}
+}  // namespace
 
 status consumer_config::apply(const std::map<std::string, std::string>& props) {
   consumer_config c = *this;
@@ -59,11 +74,36 @@ status consumer_config::apply(const std::map<std::string, std::string>& props) {
         return bad_config(k, "read_committed needs transactions, which franz does not have yet");
       else return bad_config(k, fmt::format("'{}' is not read_uncommitted or read_durable", v));
     } else if (k == "check.crcs") {
-      if (v == "true") c.check_crcs = true;
-      else if (v == "false") c.check_crcs = false;
-      else return bad_config(k, fmt::format("'{}' is not true or false", v));
+      FRANZ_ASSIGN_OR_RETURN(c.check_crcs, parse_bool(k, v));
     } else if (k == "client.id") {
       c.client_id = v;
+    } else if (k == "group.id") {
+      c.group_id = v;
+    } else if (k == "group.instance.id") {
+      c.group_instance_id = v;
+    } else if (k == "partition.assignment.strategy") {
+      c.partition_assignment_strategy.clear();
+      std::size_t at = 0;
+      while (at <= v.size()) {
+        const std::size_t comma = std::min(v.find(',', at), v.size());
+        std::string name = v.substr(at, comma - at);
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        if (!name.empty()) c.partition_assignment_strategy.push_back(name);
+        at = comma + 1;
+      }
+    } else if (k == "enable.auto.commit") {
+      FRANZ_ASSIGN_OR_RETURN(c.enable_auto_commit, parse_bool(k, v));
+    } else if (k == "commit.sync.durable") {
+      FRANZ_ASSIGN_OR_RETURN(c.commit_sync_durable, parse_bool(k, v));
+    } else if (k == "auto.commit.interval.ms") {
+      FRANZ_ASSIGN_OR_RETURN(c.auto_commit_interval_ms, parse_long(k, v));
+    } else if (k == "session.timeout.ms") {
+      FRANZ_ASSIGN_OR_RETURN(c.session_timeout_ms, parse_long(k, v));
+    } else if (k == "heartbeat.interval.ms") {
+      FRANZ_ASSIGN_OR_RETURN(c.heartbeat_interval_ms, parse_long(k, v));
+    } else if (k == "max.poll.interval.ms") {
+      FRANZ_ASSIGN_OR_RETURN(c.max_poll_interval_ms, parse_long(k, v));
     } else {
       return bad_config(k, "unknown consumer config key");
     }
@@ -77,8 +117,33 @@ consumer::consumer(broker& b, consumer_config cfg) : broker_(&b), cfg_(std::move
 
 result<std::unique_ptr<consumer>> consumer::create(broker& b, consumer_config cfg) {
   FRANZ_TRY(cfg.validate());
+  if (cfg.group_id && cfg.group_id->empty()) return make_error(errc::invalid_group_id, "group.id is empty");
   if (b.closed()) return make_error(errc::illegal_state, "the broker is closed");
-  return std::unique_ptr<consumer>(new consumer(b, std::move(cfg)));
+  detail::join_request req;
+  bool cooperative = true;
+  for (const auto& name : cfg.partition_assignment_strategy) {
+    std::shared_ptr<partition_assignor> a;
+    for (const auto& custom : cfg.assignors)
+      if (custom && custom->name() == name) a = custom;
+    if (!a) {
+      FRANZ_ASSIGN_OR_RETURN(a, make_assignor(name));
+    }
+    const auto protos = a->supported_protocols();
+    cooperative = cooperative &&
+                  std::find(protos.begin(), protos.end(), rebalance_protocol::cooperative) != protos.end();
+    req.assignors.push_back(std::move(a));
+  }
+  req.group_id = cfg.group_id.value_or("");
+  req.client_id = cfg.client_id;
+  req.group_instance_id = cfg.group_instance_id;
+  req.protocol = cooperative ? rebalance_protocol::cooperative : rebalance_protocol::eager;
+  req.session_timeout_ms = cfg.session_timeout_ms;
+  req.rebalance_timeout_ms = cfg.max_poll_interval_ms;
+  std::unique_ptr<consumer> c(new consumer(b, std::move(cfg)));
+  req.w = &c->waiter_;
+  c->join_ = std::move(req);
+  c->next_auto_commit_ms_ = b.clk().now_ms() + c->cfg_.auto_commit_interval_ms;
+  return c;
 }
 
 consumer::~consumer() { (void)close(); }
@@ -122,6 +187,8 @@ std::vector<consumer::assigned*> consumer::targets(const std::vector<topic_parti
 
 status consumer::assign(const std::vector<topic_partition>& partitions) {
   FRANZ_TRY(check_usable());
+  if (mode_ == mode::subscribed)
+    return make_error(errc::illegal_state, "assign() on a subscribed consumer; unsubscribe() first");
   std::vector<assigned> next;
   for (const auto& tp : partitions) {
     if (std::any_of(next.begin(), next.end(), [&](const assigned& a) { return a.tp == tp; })) continue;
@@ -138,12 +205,14 @@ status consumer::assign(const std::vector<topic_partition>& partitions) {
   assigned_ = std::move(next);
   for (auto& a : assigned_) a.part->add_waiter(&waiter_);
   next_start_ = 0;
+  mode_ = assigned_.empty() ? mode::none : mode::assigned;
   return {};
 }
 
 std::vector<topic_partition> consumer::assignment() const {
   std::vector<topic_partition> out;
   for (const auto& a : assigned_) out.push_back(a.tp);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -242,12 +311,16 @@ status consumer::fetch_partition(assigned& a, std::size_t& bytes_left) {
 
 status consumer::fetch() {
   const std::size_t n = assigned_.size();
+  if (n == 0) return {};
   std::size_t bytes_left = static_cast<std::size_t>(cfg_.fetch_max_bytes);
   const std::size_t start = next_start_ % n;
   for (std::size_t i = 0; i < n; ++i) {
     auto& a = assigned_[(start + i) % n];
     if (a.paused) continue;
-    if (a.part->deleted()) return a.part->gone();
+    if (a.part->deleted()) {
+      if (mode_ == mode::subscribed) continue;  // the rebalance that follows revokes it
+      return a.part->gone();
+    }
     FRANZ_TRY(fetch_partition(a, bytes_left));
     if (records_.size() >= static_cast<std::size_t>(cfg_.max_poll_records)) {
       // The next poll starts after this partition, so none starves.
@@ -283,28 +356,45 @@ void consumer::wait_for_data(std::uint64_t seen, std::chrono::steady_clock::time
 
 result<consumer_records> consumer::poll(std::chrono::milliseconds timeout) {
   FRANZ_TRY(check_usable());
+  if (in_listener_) return make_error(errc::illegal_state, "poll() from inside a rebalance listener");
   release_poll();
-  if (assigned_.empty())
-    return make_error(errc::illegal_state, "poll on a consumer with no assigned partitions; assign first");
-  const auto deadline = timeout.count() <= 0 ? std::chrono::steady_clock::now()
-                        : timeout >= std::chrono::hours(24 * 365)
-                            ? std::chrono::steady_clock::time_point::max()
-                            : std::chrono::steady_clock::now() + timeout;
+  run_commit_callbacks();
+  if (mode_ == mode::none)
+    return make_error(errc::illegal_state, "poll on a consumer with no assigned partitions; assign or subscribe first");
+  using steady = std::chrono::steady_clock;
+  const auto deadline = timeout.count() <= 0                    ? steady::now()
+                        : timeout >= std::chrono::hours(24 * 365) ? steady::time_point::max()
+                                                                  : steady::now() + timeout;
+  // Records returned by earlier polls count as processed (Kafka's rule).
+  if (cfg_.group_id && cfg_.enable_auto_commit && broker_->clk().now_ms() >= next_auto_commit_ms_) {
+    auto_commit({});
+    next_auto_commit_ms_ = broker_->clk().now_ms() + cfg_.auto_commit_interval_ms;
+  }
   for (;;) {
     if (woken_.exchange(false)) {
       release_poll();
       return make_error(errc::wakeup, "poll was interrupted by wakeup()");
     }
-    // Read the signal before looking for data: an append after the look
-    // then changes it, so the wait below cannot miss it.
+    // Read the signal before looking for data: an append (or a group
+    // change) after the look then changes it, so the wait cannot miss it.
     const std::uint64_t seen = waiter_.seq.load(std::memory_order_seq_cst);
-    if (auto s = fetch(); !s.ok()) {
-      if (!records_.empty()) break;  // return what we have; the error recurs next poll
-      return std::move(s).error();
+    bool waiting = false;
+    if (mode_ == mode::subscribed) FRANZ_TRY(group_step(waiting));
+    if (!waiting) {
+      if (auto s = fetch(); !s.ok()) {
+        if (!records_.empty()) break;  // return what we have; the error recurs next poll
+        return std::move(s).error();
+      }
     }
     if (!records_.empty()) break;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    wait_for_data(seen, deadline);
+    const auto now = steady::now();
+    if (now >= deadline) break;
+    // A member keeps polling while it waits: wake at least twice per
+    // max.poll.interval.ms to say so.
+    auto until = deadline;
+    if (mode_ == mode::subscribed)
+      until = std::min(until, now + std::chrono::milliseconds(std::max<std::int64_t>(1, cfg_.max_poll_interval_ms / 2)));
+    wait_for_data(seen, until);
   }
   return consumer_records(records_);
 }
@@ -397,13 +487,259 @@ result<std::map<topic_partition, offset>> consumer::end_offsets(const std::vecto
   return out;
 }
 
-status consumer::close() {
+status consumer::close(group_membership op) {
   if (closed_) return {};
+  run_commit_callbacks();
+  if (member_) {
+    const bool remain = op == group_membership::remain_in_group ||
+                        (op == group_membership::default_operation && join_.group_instance_id);
+    if (remain) auto_commit({});
+    else revoke(assignment(), false);  // commits, then the listener
+    coordinator().leave_group(*member_, remain);
+    member_.reset();
+  } else if (mode_ == mode::assigned && cfg_.group_id) {
+    auto_commit({});
+  }
+  run_commit_callbacks();
   closed_ = true;
   release_poll();
   for (auto& a : assigned_) a.part->remove_waiter(&waiter_);
   assigned_.clear();
+  mode_ = mode::none;
   return {};
+}
+
+// ---- consumer groups ------------------------------------------------------------
+
+template <class F>
+void consumer::call_listener(F&& f) {
+  if (listener_ == nullptr) return;
+  in_listener_ = true;
+  f(*listener_);
+  in_listener_ = false;
+}
+
+status consumer::subscribe(const std::vector<std::string>& topics, consumer_rebalance_listener* listener) {
+  FRANZ_TRY(check_usable());
+  if (topics.empty()) return unsubscribe();
+  for (const auto& t : topics)
+    if (const char* why = format::topic_name_problem(t))
+      return make_error(errc::invalid_topic_exception, fmt::format("subscribe: '{}': {}", t.substr(0, 300), why));
+  detail::join_request req = join_;
+  req.topics = topics;
+  req.pattern.reset();
+  pattern_.clear();
+  return subscribe_with(std::move(req), listener);
+}
+
+status consumer::subscribe_pattern(std::string_view regex, consumer_rebalance_listener* listener) {
+  FRANZ_TRY(check_usable());
+  detail::join_request req = join_;
+  req.topics.clear();
+  try {
+    req.pattern.emplace(std::string(regex), std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return make_error(errc::invalid_regular_expression, fmt::format("'{}': {}", regex, e.what()));
+  }
+  pattern_ = std::string(regex);
+  return subscribe_with(std::move(req), listener);
+}
+
+status consumer::subscribe_with(detail::join_request req, consumer_rebalance_listener* listener) {
+  if (!cfg_.group_id)
+    return make_error(errc::invalid_group_id, "subscribe needs a group.id (consumer_config::group_id)");
+  if (mode_ == mode::assigned)
+    return make_error(errc::illegal_state, "subscribe() after assign(); assign({}) or unsubscribe() first");
+  join_ = std::move(req);
+  listener_ = listener;
+  mode_ = mode::subscribed;
+  resubscribe_ = member_ != nullptr;
+  seen_epoch_ = ~std::uint64_t{0};
+  return {};
+}
+
+std::vector<std::string> consumer::subscription() const {
+  if (mode_ != mode::subscribed) return {};
+  if (!join_.pattern) return join_.topics;
+  std::vector<std::string> out;
+  for (auto& t : broker_->list_topics())
+    if (std::regex_match(t, *join_.pattern)) out.push_back(t);
+  return out;
+}
+
+status consumer::unsubscribe() {
+  FRANZ_TRY(check_usable());
+  if (member_) {
+    revoke(assignment(), false);
+    coordinator().leave_group(*member_, false);
+    member_.reset();
+  }
+  release_poll();
+  for (auto& a : assigned_) a.part->remove_waiter(&waiter_);
+  assigned_.clear();
+  mode_ = mode::none;
+  generation_ = -1;
+  listener_ = nullptr;
+  resubscribe_ = false;
+  return {};
+}
+
+std::string consumer::member_id() const { return member_ ? member_->member_id : std::string(); }
+
+status consumer::group_step(bool& waiting) {
+  waiting = false;
+  if (!member_) {
+    FRANZ_ASSIGN_OR_RETURN(member_, coordinator().join_group(join_));
+    seen_epoch_ = ~std::uint64_t{0};
+    resubscribe_ = false;
+    generation_ = -1;
+  }
+  member_->last_poll_ms.store(broker_->clk().now_ms(), std::memory_order_release);
+  for (;;) {
+    const std::uint64_t epoch = member_->epoch.load(std::memory_order_acquire);
+    const std::uint64_t version = broker_->metadata_version();
+    if (epoch == seen_epoch_ && version == seen_metadata_ && !resubscribe_) return {};
+    auto step = coordinator().next_step(*member_);
+    seen_epoch_ = epoch;
+    seen_metadata_ = version;
+    using kind = detail::member_step::kind;
+    switch (step.k) {
+      case kind::none:
+        if (!resubscribe_) return {};
+        [[fallthrough]];
+      case kind::join: {
+        resubscribe_ = false;
+        const auto held = assignment();
+        // Eager: give everything up before rejoining; cooperative: keep it.
+        if (join_.protocol == rebalance_protocol::eager) revoke(held, false);
+        auto s = coordinator().rejoin(*member_, join_, assignment(), held);
+        if (!s.ok() && s.code() != errc::unknown_member_id) return s;
+        continue;  // fenced meanwhile: the next step says so
+      }
+      case kind::wait:
+        waiting = true;
+        return {};
+      case kind::assignment:
+        FRANZ_TRY(apply_assignment(step.generation, step.assignment));
+        continue;
+      case kind::fenced: {
+        revoke(assignment(), true);
+        generation_ = -1;
+        // Kafka's consumer forgets its member id and joins again.
+        FRANZ_ASSIGN_OR_RETURN(member_, coordinator().join_group(join_));
+        member_->last_poll_ms.store(broker_->clk().now_ms(), std::memory_order_release);
+        seen_epoch_ = ~std::uint64_t{0};
+        continue;
+      }
+    }
+  }
+}
+
+void consumer::revoke(const std::vector<topic_partition>& tps, bool lost) {
+  if (tps.empty()) return;
+  if (!lost) auto_commit(tps);
+  call_listener([&](consumer_rebalance_listener& l) {
+    if (lost) l.on_partitions_lost(*this, tps);
+    else l.on_partitions_revoked(*this, tps);
+  });
+  release_poll();
+  std::erase_if(assigned_, [&](const assigned& a) {
+    if (std::find(tps.begin(), tps.end(), a.tp) == tps.end()) return false;
+    a.part->remove_waiter(&waiter_);
+    return true;
+  });
+  next_start_ = 0;
+}
+
+status consumer::apply_assignment(std::int32_t generation, const std::vector<topic_partition>& target) {
+  generation_ = generation;
+  std::vector<topic_partition> revoked, added;
+  for (const auto& a : assigned_)
+    if (!std::binary_search(target.begin(), target.end(), a.tp)) revoked.push_back(a.tp);
+  revoke(revoked, false);
+  for (const auto& tp : target) {
+    if (std::any_of(assigned_.begin(), assigned_.end(), [&](const assigned& a) { return a.tp == tp; })) continue;
+    auto part = find(tp);
+    if (!part) continue;  // deleted meanwhile: the next rebalance drops it
+    (*part)->add_waiter(&waiter_);
+    assigned_.push_back({tp, std::move(*part), std::nullopt, false});
+    added.push_back(tp);
+  }
+  coordinator().ack_assignment(*member_, generation);
+  call_listener([&](consumer_rebalance_listener& l) { l.on_partitions_assigned(*this, added); });
+  // Start where the group left off, unless the listener sought.
+  std::vector<topic_partition> unset;
+  for (const auto& a : assigned_)
+    if (!a.position && std::find(added.begin(), added.end(), a.tp) != added.end()) unset.push_back(a.tp);
+  for (const auto& [tp, om] : coordinator().committed(*cfg_.group_id, unset)) {
+    if (!om) continue;
+    for (auto& a : assigned_)
+      if (a.tp == tp) a.position = om->off.value();
+  }
+  return {};
+}
+
+std::map<topic_partition, offset_and_metadata> consumer::positions_of(const std::vector<topic_partition>& tps) const {
+  std::map<topic_partition, offset_and_metadata> out;
+  for (const auto& a : assigned_) {
+    if (!a.position) continue;
+    if (!tps.empty() && std::find(tps.begin(), tps.end(), a.tp) == tps.end()) continue;
+    out[a.tp] = offset_and_metadata{offset{*a.position}, {}};
+  }
+  return out;
+}
+
+status consumer::commit_now(const std::map<topic_partition, offset_and_metadata>& offsets, bool durable) {
+  FRANZ_TRY(check_usable());
+  if (!cfg_.group_id) return make_error(errc::invalid_group_id, "commit needs a group.id (consumer_config::group_id)");
+  if (mode_ == mode::subscribed) {
+    if (!member_) {
+      if (offsets.empty()) return {};
+      return make_error(errc::unknown_member_id, "the consumer has not joined its group yet; poll first");
+    }
+    return coordinator().commit(member_.get(), *cfg_.group_id, generation_, offsets, durable);
+  }
+  return coordinator().commit(nullptr, *cfg_.group_id, -1, offsets, durable);
+}
+
+void consumer::auto_commit(const std::vector<topic_partition>& tps) {
+  if (!cfg_.enable_auto_commit || !cfg_.group_id) return;
+  auto offsets = positions_of(tps);
+  if (offsets.empty()) return;
+  // Failures (a rebalance under way) mean redelivery, never loss: the
+  // records after the last commit are read again by the next owner.
+  (void)commit_now(offsets, false);
+}
+
+status consumer::commit_sync() {
+  run_commit_callbacks();
+  return commit_now(positions_of({}), cfg_.commit_sync_durable);
+}
+
+status consumer::commit_sync(const std::map<topic_partition, offset_and_metadata>& offsets) {
+  run_commit_callbacks();
+  return commit_now(offsets, cfg_.commit_sync_durable);
+}
+
+void consumer::commit_async(offset_commit_callback callback) { commit_async(positions_of({}), std::move(callback)); }
+
+void consumer::commit_async(const std::map<topic_partition, offset_and_metadata>& offsets,
+                            offset_commit_callback callback) {
+  auto st = commit_now(offsets, false);
+  if (callback)
+    commit_callbacks_.push_back([cb = std::move(callback), offsets, st = std::move(st)] { cb(offsets, st); });
+}
+
+void consumer::run_commit_callbacks() {
+  auto cbs = std::move(commit_callbacks_);
+  commit_callbacks_.clear();
+  for (auto& f : cbs) f();
+}
+
+result<std::map<topic_partition, std::optional<offset_and_metadata>>> consumer::committed(
+    const std::vector<topic_partition>& tps) const {
+  if (!cfg_.group_id) return make_error(errc::invalid_group_id, "committed() needs a group.id");
+  return coordinator().committed(*cfg_.group_id, tps);
 }
 
 }  // namespace franz

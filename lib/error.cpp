@@ -35,6 +35,13 @@ std::string_view errc_name(errc c) noexcept {
     case errc::invalid_partitions: return "INVALID_PARTITIONS";
     case errc::no_offset_for_partition: return "NO_OFFSET_FOR_PARTITION";
     case errc::wakeup: return "WAKEUP";
+    case errc::invalid_group_id: return "INVALID_GROUP_ID";
+    case errc::group_id_not_found: return "GROUP_ID_NOT_FOUND";
+    case errc::non_empty_group: return "NON_EMPTY_GROUP";
+    case errc::inconsistent_group_protocol: return "INCONSISTENT_GROUP_PROTOCOL";
+    case errc::unreleased_instance_id: return "UNRELEASED_INSTANCE_ID";
+    case errc::offset_metadata_too_large: return "OFFSET_METADATA_TOO_LARGE";
+    case errc::invalid_regular_expression: return "INVALID_REGULAR_EXPRESSION";
   }
   return "UNKNOWN_SERVER_ERROR";
 }

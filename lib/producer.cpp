@@ -231,6 +231,9 @@ result<producer::topic_entry*> producer::resolve(std::string_view topic, std::ui
   // new ones.
   auto it = topics_.find(std::string(topic));
   if (it != topics_.end() && it->second->version == v) return it->second.get();
+  if (topic == offsets_topic)
+    return make_error(errc::invalid_topic_exception,
+                      fmt::format("'{}' is franz's internal topic; commit offsets with a consumer", topic));
   FRANZ_ASSIGN_OR_RETURN(auto state, broker_->find_topic(topic));
   auto e = std::make_unique<topic_entry>();
   e->state = state;

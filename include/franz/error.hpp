@@ -65,9 +65,17 @@ enum class errc : std::uint8_t {
   // A wait ran out: max.block.ms for buffer memory, or close(timeout)
   // before every record was acknowledged.
   request_timed_out,
-  // Consumer groups (see the consumer-groups API).
+  // --- consumer groups ---
+  // A commit (or group call) carries a generation the group has moved past:
+  // a rebalance happened since. poll() to rejoin; the records since the last
+  // successful commit will be delivered again.
   illegal_generation,
+  // A commit while this member has joined a rebalance that is not complete.
+  // poll() to finish the rebalance, then commit what is still owned.
   rebalance_in_progress,
+  // The member is no longer in the group (it left, or was removed after
+  // session.timeout.ms or max.poll.interval.ms). Its partitions were lost;
+  // poll() rejoins as a new member.
   unknown_member_id,
   // A partition count below 1, or create_partitions that does not grow.
   invalid_partitions,
@@ -76,6 +84,23 @@ enum class errc : std::uint8_t {
   no_offset_for_partition,
   // poll() was interrupted by wakeup() (Kafka's WakeupException).
   wakeup,
+  // An empty group.id, or a group call on a consumer without one.
+  invalid_group_id,
+  // describe/delete/offsets of a group that does not exist.
+  group_id_not_found,
+  // delete_group or an offset reset of a group that has members (also
+  // static members waiting out session.timeout.ms). Stop its consumers.
+  non_empty_group,
+  // A joining member shares no assignor (partition.assignment.strategy)
+  // with the group's members.
+  inconsistent_group_protocol,
+  // A consumer joined with a group.instance.id that an open consumer still
+  // holds (two live consumers may not share a static identity).
+  unreleased_instance_id,
+  // Commit metadata longer than offset.metadata.max.bytes (4096).
+  offset_metadata_too_large,
+  // A subscription pattern that is not a valid regular expression.
+  invalid_regular_expression,
 };
 
 // Kafka-style upper-case name, e.g. "OFFSET_OUT_OF_RANGE".

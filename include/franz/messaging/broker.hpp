@@ -46,6 +46,13 @@
 
 namespace franz {
 
+class group_coordinator;
+
+// The internal topic of committed offsets (see group_coordinator.hpp). It is
+// not listed by list_topics(), and producers and admin calls that would
+// change it get INVALID_TOPIC_EXCEPTION.
+inline constexpr std::string_view offsets_topic = "__consumer_offsets";
+
 // A topic and a partition number, as in Kafka's TopicPartition.
 struct topic_partition {
   std::string topic;
@@ -140,8 +147,8 @@ class broker {
   // Deletes a topic and its data. Producers and consumers using it get
   // UNKNOWN_TOPIC_OR_PARTITION from then on.
   [[nodiscard]] status delete_topic(std::string_view name);
-  // Topic names, sorted.
-  [[nodiscard]] std::vector<std::string> list_topics() const;
+  // Topic names, sorted; internal topics (__consumer_offsets) only if asked.
+  [[nodiscard]] std::vector<std::string> list_topics(bool include_internal = false) const;
   [[nodiscard]] result<topic_description> describe_topic(std::string_view name) const;
   // Grows a topic to `total` partitions (Kafka's createPartitions); never
   // shrinks. INVALID_PARTITIONS if total is not larger than the count now.
@@ -164,6 +171,11 @@ class broker {
   // Closes every log (flushing it). Idempotent; the destructor calls it.
   [[nodiscard]] status close();
 
+  // Consumer groups: membership, committed offsets and their admin calls
+  // (list, describe, reset offsets, delete).
+  [[nodiscard]] group_coordinator& groups() noexcept { return *groups_; }
+  [[nodiscard]] const group_coordinator& groups() const noexcept { return *groups_; }
+
   [[nodiscard]] const broker_options& options() const noexcept { return opts_; }
   [[nodiscard]] const clock& clk() const noexcept { return *opts_.clk; }
 
@@ -179,7 +191,14 @@ class broker {
   [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
  private:
+  friend class group_coordinator;  // creates the internal topic
+
   broker(broker_options opts, std::unique_ptr<detail::storage_env> env);
+  // Creates an internal topic (one partition, compacted).
+  [[nodiscard]] status create_internal_topic(std::string_view name);
+  [[nodiscard]] status delete_topic_impl(std::string_view name);
+  [[nodiscard]] status create_topic_impl(std::string_view name, std::int32_t partitions,
+                                         const std::map<std::string, std::string>& config);
   [[nodiscard]] static result<std::unique_ptr<broker>> open_with(broker_options opts,
                                                                  std::unique_ptr<detail::storage_env> env);
   [[nodiscard]] status load();
@@ -212,6 +231,7 @@ class broker {
   std::condition_variable maint_cv_;
   bool maint_stop_ = false;
   std::thread maint_;
+  std::unique_ptr<group_coordinator> groups_;
 };
 
 }  // namespace franz
