@@ -592,17 +592,22 @@ status consumer::group_step(bool& waiting) {
     FRANZ_ASSIGN_OR_RETURN(member_, coordinator().join_group(join_));
     seen_epoch_ = ~std::uint64_t{0};
     resubscribe_ = false;
+    joined_ = false;
     generation_ = -1;
   }
   member_->last_poll_ms.store(broker_->clk().now_ms(), std::memory_order_release);
   for (;;) {
     const std::uint64_t epoch = member_->epoch.load(std::memory_order_acquire);
     const std::uint64_t version = broker_->metadata_version();
-    if (epoch == seen_epoch_ && version == seen_metadata_ && !resubscribe_) return {};
+    if (epoch == seen_epoch_ && version == seen_metadata_ && !resubscribe_) {
+      waiting = joined_;
+      return {};
+    }
     auto step = coordinator().next_step(*member_);
     seen_epoch_ = epoch;
     seen_metadata_ = version;
     using kind = detail::member_step::kind;
+    joined_ = step.k == kind::wait;
     switch (step.k) {
       case kind::none:
         if (!resubscribe_) return {};
@@ -614,7 +619,8 @@ status consumer::group_step(bool& waiting) {
         if (join_.protocol == rebalance_protocol::eager) revoke(held, false);
         auto s = coordinator().rejoin(*member_, join_, assignment(), held);
         if (!s.ok() && s.code() != errc::unknown_member_id) return s;
-        continue;  // fenced meanwhile: the next step says so
+        seen_epoch_ = ~std::uint64_t{0};  // ask again: wait, or (the last to join) the assignment
+        continue;
       }
       case kind::wait:
         waiting = true;

@@ -780,3 +780,195 @@ TEST_CASE("delete_group removes an empty group and its offsets, also across a re
 }
 
 }  // namespace franz
+
+// ---- at least once --------------------------------------------------------------
+
+namespace franz {
+namespace {
+
+// One member of the kill test: polls, "processes" (records each delivery),
+// then commits. Killed, it stops between processing and committing and
+// closes without leaving, as a crashed process would.
+struct worker {
+  std::string tag;
+  std::unique_ptr<consumer> c;
+  std::atomic<bool> kill{false}, stop{false};
+  std::thread th;
+  struct listener : consumer_rebalance_listener {
+    worker* w = nullptr;
+    void on_partitions_assigned(consumer& c, const tp_vec& ps) override { w->assigned(c, ps); }
+    void on_partitions_revoked(consumer&, const tp_vec& ps) override { w->released(ps); }
+  } l;
+  // Shared with the test (under mu).
+  struct shared {
+    std::mutex mu;
+    ownership own;
+    std::set<std::pair<std::int32_t, std::int64_t>> delivered;
+    std::size_t deliveries = 0;
+    std::vector<std::string> violations;
+    std::int64_t next_epoch = 0;
+  }* sh = nullptr;
+  // This member's view: the next offset each epoch must deliver.
+  std::map<std::int32_t, std::int64_t> expect;
+
+  void assigned(consumer& c, const tp_vec& ps) {
+    auto committed = c.committed(ps);
+    std::lock_guard g(sh->mu);
+    for (const auto& tp : ps) {
+      std::int64_t start = 0;
+      if (committed && committed->at(tp)) start = committed->at(tp)->off.value();
+      expect[tp.partition] = start;
+      auto it = sh->own.owner.find(tp);
+      if (it != sh->own.owner.end())
+        sh->violations.push_back(fmt::format("{} given to {} while {} owns it", tp.partition, tag, it->second));
+      sh->own.owner[tp] = tag;
+    }
+  }
+  void released(const tp_vec& ps) {
+    std::lock_guard g(sh->mu);
+    for (const auto& tp : ps) {
+      expect.erase(tp.partition);
+      auto it = sh->own.owner.find(tp);
+      if (it != sh->own.owner.end() && it->second == tag) sh->own.owner.erase(it);
+    }
+  }
+  void run() {
+    while (!stop.load()) {
+      auto recs = c->poll(20ms);
+      if (!recs) {
+        std::lock_guard g(sh->mu);
+        sh->violations.push_back(tag + " poll: " + recs.error().to_string());
+        return;
+      }
+      {
+        std::lock_guard g(sh->mu);
+        for (const auto& r : *recs) {
+          ++sh->deliveries;
+          sh->delivered.insert({r.partition, r.off.value()});
+          auto e = expect.find(r.partition);
+          if (e == expect.end()) {
+            sh->violations.push_back(fmt::format("{} got {}-{} without owning it", tag, r.partition, r.off.value()));
+          } else if (e->second != r.off.value()) {
+            // Within one ownership, delivery is dense from the last commit.
+            sh->violations.push_back(fmt::format("{} got {}-{}, expected offset {}", tag, r.partition, r.off.value(),
+                                                 e->second));
+            e->second = r.off.value() + 1;
+          } else {
+            ++e->second;
+          }
+        }
+      }
+      if (!recs->empty()) std::this_thread::sleep_for(1ms);  // processing
+      if (kill.load()) {
+        (void)c->close(group_membership::remain_in_group);
+        return;
+      }
+      auto s = c->commit_sync();
+      if (!s.ok() && s.code() != errc::rebalance_in_progress && s.code() != errc::illegal_generation &&
+          s.code() != errc::unknown_member_id) {
+        std::lock_guard g(sh->mu);
+        sh->violations.push_back(tag + " commit: " + s.error().to_string());
+      }
+    }
+    (void)c->close();
+  }
+};
+
+void at_least_once_under_kills(const char* strategy) {
+  temp_dir dir;
+  auto b = open_broker({.data_dir = dir.path(), .maintenance_interval_ms = 10});
+  constexpr int partitions = 6, kills_wanted = 8;
+  REQUIRE_OK(b->create_topic("t", partitions));
+  // Records keep arriving while members die.
+  std::atomic<bool> producing{true};
+  std::atomic<bool> produce_failed{false};
+  std::thread feeder([&] {
+    auto pr = producer::create(*b, {.linger_ms = 0});
+    if (!pr) {
+      produce_failed = true;
+      return;
+    }
+    for (int i = 0; producing.load(); ++i) {
+      if (!(*pr)->send({.topic = "t", .partition = i % partitions, .value = "v"}).ok()) produce_failed = true;
+      if (i % 8 == 7) std::this_thread::sleep_for(1ms);
+    }
+    if (!(*pr)->close().ok()) produce_failed = true;
+  });
+  worker::shared sh;
+  auto cfg = member_config("g", {strategy});
+  cfg.session_timeout_ms = 200;
+  cfg.heartbeat_interval_ms = 50;
+  cfg.max_poll_records = 5;
+  cfg.commit_sync_durable = false;
+  std::vector<std::unique_ptr<worker>> ws(4);
+  int started = 0;
+  auto start = [&](std::size_t i) {
+    auto w = std::make_unique<worker>();
+    w->tag = fmt::format("w{}", started++);
+    w->sh = &sh;
+    w->l.w = w.get();
+    w->c = make_consumer(*b, cfg);
+    REQUIRE_OK(w->c->subscribe({"t"}, &w->l));
+    w->th = std::thread([p = w.get()] { p->run(); });
+    ws[i] = std::move(w);
+  };
+  for (std::size_t i = 0; i < ws.size(); ++i) start(i);
+  std::mt19937 rng(42);
+  for (int kills = 0; kills < kills_wanted; ++kills) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 200));
+    const std::size_t victim = rng() % ws.size();
+    ws[victim]->kill = true;
+    ws[victim]->th.join();
+    {
+      // A dead member owns nothing from the moment it dies.
+      std::lock_guard g(sh.mu);
+      std::erase_if(sh.own.owner, [&](const auto& kv) { return kv.second == ws[victim]->tag; });
+    }
+    ws[victim].reset();
+    start(victim);
+  }
+  producing = false;
+  feeder.join();
+  REQUIRE_FALSE(produce_failed.load());
+  std::size_t total = 0;
+  auto described = b->describe_topic("t");
+  REQUIRE_OK(described);
+  for (const auto& p : described->partitions) total += static_cast<std::size_t>(p.log_end.value());
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  for (;;) {
+    {
+      std::lock_guard g(sh.mu);
+      if (sh.delivered.size() >= total || !sh.violations.empty()) break;
+    }
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(10ms);
+  }
+  for (auto& w : ws) w->stop = true;
+  for (auto& w : ws) w->th.join();
+  std::lock_guard g(sh.mu);
+  INFO(fmt::format("{} deliveries of {} records", sh.deliveries, total));
+  INFO(fmt::format("{}", fmt::join(sh.violations.begin(),
+                                   sh.violations.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(10, sh.violations.size())),
+                                   "\n")));
+  CHECK(sh.violations.empty());
+  CHECK(total > 1000);
+  CHECK(sh.delivered.size() == total);  // nothing lost
+  // Only a killed member's last poll was processed without a commit: at
+  // most max.poll.records per kill come again.
+  CHECK(sh.deliveries > total);
+  CHECK(sh.deliveries - total <= std::size_t{kills_wanted} * 5);
+}
+
+}  // namespace
+
+TEST_CASE("at least once: killing random members loses nothing; redelivery only from the last commit (eager)",
+          "[group][kill]") {
+  at_least_once_under_kills("range");
+}
+
+TEST_CASE("at least once: killing random members loses nothing; redelivery only from the last commit (cooperative)",
+          "[group][kill]") {
+  at_least_once_under_kills("cooperative-sticky");
+}
+
+}  // namespace franz

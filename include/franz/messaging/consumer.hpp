@@ -381,6 +381,8 @@ class consumer {
   std::uint64_t seen_metadata_ = 0;
   std::int32_t generation_ = -1;
   bool resubscribe_ = false;   // the subscription changed: rejoin
+  bool joined_ = false;        // joined a rebalance that is not complete:
+                               // no fetching (its commits would fail)
   bool in_listener_ = false;
   std::int64_t next_auto_commit_ms_ = 0;
   std::vector<std::function<void()>> commit_callbacks_;
