@@ -1173,3 +1173,49 @@ TEST_CASE("file names: foreign names are foreign", "[format]") {
     CHECK(format::parse_file_name(n).kind == format::file_kind::foreign);
   }
 }
+
+// ---- __consumer_offsets records (format/offsets_record.hpp) -----------------------
+
+namespace franz {
+
+TEST_CASE("offsets records: golden bytes of a key and a value", "[format][offsets-format]") {
+  using namespace franz::test;
+  const std::string key = format::encode_offset_key({"g1", "t", 2});
+  const auto want_key = from_hex("0100 0200 6731 0100 74 02000000");
+  CHECK(std::vector<std::byte>(reinterpret_cast<const std::byte*>(key.data()),
+                               reinterpret_cast<const std::byte*>(key.data()) + key.size()) == want_key);
+  const std::string value = format::encode_offset_value({10, 0x0102030405, "m"});
+  const auto want_value = from_hex("0100 0a00000000000000 0504030201000000 0100 6d");
+  CHECK(std::vector<std::byte>(reinterpret_cast<const std::byte*>(value.data()),
+                               reinterpret_cast<const std::byte*>(value.data()) + value.size()) == want_value);
+  auto k = format::decode_offset_key(key);
+  REQUIRE_OK(k);
+  CHECK(*k == format::offset_key{"g1", "t", 2});
+  auto v = format::decode_offset_value(value);
+  REQUIRE_OK(v);
+  CHECK(*v == format::offset_value{10, 0x0102030405, "m"});
+  CHECK(*format::offsets_key_version(key) == format::offset_key_version);
+}
+
+TEST_CASE("offsets records: every truncation, trailing bytes, unknown versions and negatives are CORRUPT_MESSAGE",
+          "[format][offsets-format]") {
+  const std::string key = format::encode_offset_key({"group", "topic", 7});
+  const std::string value = format::encode_offset_value({42, 1000, "meta"});
+  for (std::size_t n = 0; n < key.size(); ++n) CHECK(format::decode_offset_key(key.substr(0, n)).code() == errc::corrupt_message);
+  for (std::size_t n = 0; n < value.size(); ++n)
+    CHECK(format::decode_offset_value(value.substr(0, n)).code() == errc::corrupt_message);
+  CHECK(format::decode_offset_key(key + "x").code() == errc::corrupt_message);
+  CHECK(format::decode_offset_value(value + "x").code() == errc::corrupt_message);
+  std::string v2 = key;
+  v2[0] = 2;
+  CHECK(format::decode_offset_key(v2).code() == errc::corrupt_message);
+  CHECK(*format::offsets_key_version(v2) == format::group_key_version);
+  std::string bad_value = value;
+  bad_value[0] = 9;
+  CHECK(format::decode_offset_value(bad_value).code() == errc::corrupt_message);
+  CHECK(format::decode_offset_key(format::encode_offset_key({"g", "t", -1})).code() == errc::corrupt_message);
+  CHECK(format::decode_offset_value(format::encode_offset_value({-5, 0, ""})).code() == errc::corrupt_message);
+  CHECK(format::offsets_key_version("x").code() == errc::corrupt_message);
+}
+
+}  // namespace franz

@@ -475,6 +475,51 @@ TEST_CASE("a member sharing no assignor with the group gets INCONSISTENT_GROUP_P
   CHECK(e.groups().describe_group("g")->assignor == "range");
 }
 
+namespace {
+// Gives every partition to the member whose id sorts last, plus junk: a
+// duplicate, a partition that does not exist, a topic nobody subscribed
+// to, and t-1 to the first member too.
+struct greedy_assignor : partition_assignor {
+  int calls = 0;
+  std::string_view name() const noexcept override { return "greedy"; }
+  group_assignment assign(const partition_counts& counts, const std::vector<member_subscription>& members) override {
+    ++calls;
+    group_assignment out;
+    for (const auto& m : members) out[m.member_id];
+    const auto& last = members.back().member_id;
+    for (const auto& [t, n] : counts)
+      for (std::int32_t p = 0; p < n; ++p) out[last].push_back({t, p});
+    out[last].push_back({"t", 0});
+    out[last].push_back({"t", 99});
+    out[last].push_back({"other", 0});
+    if (members.size() > 1) out[members.front().member_id].push_back({"t", 1});
+    return out;
+  }
+};
+}  // namespace
+
+TEST_CASE("a custom assignor is used by name; what it gets wrong is dropped, each partition stays single-owned",
+          "[group]") {
+  env e;
+  e.topic("t", 3);
+  e.topic("other", 1);
+  auto greedy = std::make_shared<greedy_assignor>();
+  auto cfg = member_config("g", {"greedy"});
+  cfg.assignors = {greedy};
+  auto a = make_consumer(*e.b, cfg);
+  auto b = make_consumer(*e.b, cfg);
+  REQUIRE_OK(a->subscribe({"t"}));
+  REQUIRE_OK(b->subscribe({"t"}));
+  settle(e, "g", {a.get(), b.get()});
+  CHECK(greedy->calls >= 1);
+  CHECK(e.groups().describe_group("g")->assignor == "greedy");
+  consumer* last = a->member_id() > b->member_id() ? a.get() : b.get();
+  consumer* first = last == a.get() ? b.get() : a.get();
+  // t-1 was given to both: the member first in member-id order keeps it.
+  CHECK(last->assignment() == tps("t", {0, 2}));
+  CHECK(first->assignment() == tps("t", {1}));
+}
+
 // ---- commits ----------------------------------------------------------------------
 
 TEST_CASE("commit fencing: ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS and UNKNOWN_MEMBER_ID", "[group]") {

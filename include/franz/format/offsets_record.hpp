@@ -40,6 +40,14 @@ inline constexpr std::uint16_t offset_value_version = 1;
 // Kafka's offset.metadata.max.bytes default.
 inline constexpr std::size_t max_offset_metadata = 4096;
 inline constexpr std::size_t max_group_id_size = 0xffff;
+// The fixed bytes of a version-1 key (version, two lengths, partition) and
+// value (version, offset, timestamp, metadata length).
+inline constexpr std::size_t offset_key_fixed_size =
+    sizeof(std::uint16_t) + 2 * sizeof(std::uint16_t) + sizeof(std::int32_t);
+inline constexpr std::size_t offset_value_fixed_size =
+    sizeof(std::uint16_t) + 2 * sizeof(std::int64_t) + sizeof(std::uint16_t);
+static_assert(offset_key_fixed_size == 10);
+static_assert(offset_value_fixed_size == 20);
 
 struct offset_key {
   std::string group;
@@ -103,7 +111,7 @@ class cursor {
 // coordinator checks group ids; topic names are at most 249 bytes).
 [[nodiscard]] inline std::string encode_offset_key(const offset_key& k) {
   std::string out;
-  out.reserve(10 + k.group.size() + k.topic.size());
+  out.reserve(offset_key_fixed_size + k.group.size() + k.topic.size());
   detail::put_int(out, offset_key_version);
   detail::put_u16_string(out, k.group);
   detail::put_u16_string(out, k.topic);
@@ -113,7 +121,7 @@ class cursor {
 
 [[nodiscard]] inline std::string encode_offset_value(const offset_value& v) {
   std::string out;
-  out.reserve(20 + v.metadata.size());
+  out.reserve(offset_value_fixed_size + v.metadata.size());
   detail::put_int(out, offset_value_version);
   detail::put_int(out, v.offset);
   detail::put_int(out, v.commit_timestamp);

@@ -76,9 +76,9 @@ class partition_assignor {
     return {rebalance_protocol::eager};
   }
   // Each partition of `counts` to at most one member subscribed to its
-  // topic. The coordinator checks the result: a partition given to two
-  // members, to a member not subscribed to its topic, or that does not
-  // exist, is dropped (and the rebalance reports it).
+  // topic. The coordinator checks the result: a partition that does not
+  // exist or that goes to a member not subscribed to its topic is dropped;
+  // one given to several members stays with the first in member-id order.
   [[nodiscard]] virtual group_assignment assign(const partition_counts& counts,
                                                 const std::vector<member_subscription>& members) = 0;
 };
