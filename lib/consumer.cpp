@@ -212,7 +212,6 @@ status consumer::assign(const std::vector<topic_partition>& partitions) {
 std::vector<topic_partition> consumer::assignment() const {
   std::vector<topic_partition> out;
   for (const auto& a : assigned_) out.push_back(a.tp);
-  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -671,6 +670,7 @@ status consumer::apply_assignment(std::int32_t generation, const std::vector<top
     assigned_.push_back({tp, std::move(*part), std::nullopt, false});
     added.push_back(tp);
   }
+  std::sort(assigned_.begin(), assigned_.end(), [](const assigned& x, const assigned& y) { return x.tp < y.tp; });
   coordinator().ack_assignment(*member_, generation);
   call_listener([&](consumer_rebalance_listener& l) { l.on_partitions_assigned(*this, added); });
   // Start where the group left off, unless the listener sought.
