@@ -153,6 +153,12 @@ status consumer::check_usable() const {
   return {};
 }
 
+status consumer::check_not_in_listener(const char* what) const {
+  if (in_listener_)
+    return make_error(errc::illegal_state, fmt::format("{} from inside a rebalance listener", what));
+  return {};
+}
+
 result<std::shared_ptr<detail::partition>> consumer::find(const topic_partition& tp) const {
   FRANZ_ASSIGN_OR_RETURN(auto t, broker_->find_topic(tp.topic));
   if (tp.partition < 0 || static_cast<std::size_t>(tp.partition) >= t->partitions.size())
@@ -187,6 +193,7 @@ std::vector<consumer::assigned*> consumer::targets(const std::vector<topic_parti
 
 status consumer::assign(const std::vector<topic_partition>& partitions) {
   FRANZ_TRY(check_usable());
+  FRANZ_TRY(check_not_in_listener("assign()"));
   if (mode_ == mode::subscribed)
     return make_error(errc::illegal_state, "assign() on a subscribed consumer; unsubscribe() first");
   std::vector<assigned> next;
@@ -355,7 +362,7 @@ void consumer::wait_for_data(std::uint64_t seen, std::chrono::steady_clock::time
 
 result<consumer_records> consumer::poll(std::chrono::milliseconds timeout) {
   FRANZ_TRY(check_usable());
-  if (in_listener_) return make_error(errc::illegal_state, "poll() from inside a rebalance listener");
+  FRANZ_TRY(check_not_in_listener("poll()"));
   release_poll();
   run_commit_callbacks();
   if (mode_ == mode::none)
@@ -488,6 +495,7 @@ result<std::map<topic_partition, offset>> consumer::end_offsets(const std::vecto
 
 status consumer::close(group_membership op) {
   if (closed_) return {};
+  FRANZ_TRY(check_not_in_listener("close()"));
   run_commit_callbacks();
   if (member_) {
     const bool remain = op == group_membership::remain_in_group ||
@@ -545,6 +553,7 @@ status consumer::subscribe_pattern(std::string_view regex, consumer_rebalance_li
 }
 
 status consumer::subscribe_with(detail::join_request req, consumer_rebalance_listener* listener) {
+  FRANZ_TRY(check_not_in_listener("subscribe()"));
   if (!cfg_.group_id)
     return make_error(errc::invalid_group_id, "subscribe needs a group.id (consumer_config::group_id)");
   if (mode_ == mode::assigned)
@@ -568,6 +577,7 @@ std::vector<std::string> consumer::subscription() const {
 
 status consumer::unsubscribe() {
   FRANZ_TRY(check_usable());
+  FRANZ_TRY(check_not_in_listener("unsubscribe()"));
   if (member_) {
     revoke(assignment(), false);
     coordinator().leave_group(*member_, false);

@@ -342,6 +342,43 @@ TEST_CASE("unsubscribe revokes and leaves; the others rebalance at once", "[grou
   CHECK(b->assignment() == tps("t", {0, 1}));
 }
 
+TEST_CASE("inside a listener: commit and seek work; poll, close, unsubscribe and assign are ILLEGAL_STATE",
+          "[group]") {
+  env e;
+  e.topic("t", 2);
+  e.fill("t", 0, 10);
+  e.fill("t", 1, 10);
+  struct probe : consumer_rebalance_listener {
+    std::vector<std::string> seen;
+    void on_partitions_assigned(consumer& c, const tp_vec& ps) override {
+      seen.push_back(errname(c.poll(0ms)));
+      seen.push_back(errname(c.close()));
+      seen.push_back(errname(c.unsubscribe()));
+      seen.push_back(errname(c.assign({})));
+      for (const auto& tp : ps) seen.push_back(errname(c.seek(tp, offset{7})));
+    }
+    void on_partitions_revoked(consumer& c, const tp_vec&) override { seen.push_back(errname(c.commit_sync())); }
+  } l;
+  auto a = make_consumer(*e.b, member_config("g"));
+  REQUIRE_OK(a->subscribe({"t"}, &l));
+  std::vector<std::string> values;
+  for (int i = 0; i < 5; ++i) {
+    auto recs = a->poll(0ms);
+    REQUIRE_OK(recs);
+    for (const auto& r : *recs) values.emplace_back(r.value);
+  }
+  CHECK(l.seen == std::vector<std::string>{"ILLEGAL_STATE", "ILLEGAL_STATE", "ILLEGAL_STATE", "ILLEGAL_STATE",
+                                           "NONE", "NONE"});
+  REQUIRE(values.size() == 6);  // the listener's seek to 7 wins over auto.offset.reset
+  CHECK(values.front() == "t-0-7");
+  // The revoke listener's commit (before the eager rejoin) is accepted.
+  auto b = make_consumer(*e.b, member_config("g"));
+  REQUIRE_OK(b->subscribe({"t"}));
+  settle(e, "g", {a.get(), b.get()});
+  CHECK(l.seen.back() == "NONE");
+  CHECK(e.groups().list_offsets("g")->at({"t", 0}).off == offset{10});
+}
+
 // ---- liveness ---------------------------------------------------------------------
 
 TEST_CASE("a member that dies is removed after session.timeout.ms, not before, and its partitions move",

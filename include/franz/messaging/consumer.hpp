@@ -182,8 +182,9 @@ struct offset_and_timestamp {
 class consumer;
 
 // Kafka's ConsumerRebalanceListener. Called from inside poll() (and
-// unsubscribe() and close()) on the consumer's thread, which may commit
-// and seek in them, but not poll.
+// unsubscribe() and close()) on the consumer's thread, which may commit,
+// seek and read positions in them; poll, assign, subscribe, unsubscribe
+// and close are ILLEGAL_STATE there.
 //   revoked: partitions this member gives up; commit their progress here.
 //   assigned: partitions it gained (called after every rebalance, maybe
 //             with none); seek here to override the committed offsets.
@@ -339,6 +340,8 @@ class consumer {
   void wait_for_data(std::uint64_t seen, std::chrono::steady_clock::time_point deadline);
   void release_poll() noexcept;
   [[nodiscard]] status check_usable() const;
+  // ILLEGAL_STATE for calls a rebalance listener may not make.
+  [[nodiscard]] status check_not_in_listener(const char* what) const;
 
   // --- groups (lib/consumer.cpp) ---
   [[nodiscard]] group_coordinator& coordinator() const noexcept { return broker_->groups(); }
