@@ -636,6 +636,9 @@ status consumer::group_step(bool& waiting) {
         return {};
       case kind::assignment:
         FRANZ_TRY(apply_assignment(step.generation, step.assignment));
+        // A new round may have started before this member took its
+        // assignment; the epoch it bumped was already seen. Ask again.
+        seen_epoch_ = ~std::uint64_t{0};
         continue;
       case kind::fenced: {
         revoke(assignment(), true);

@@ -379,6 +379,29 @@ TEST_CASE("inside a listener: commit and seek work; poll, close, unsubscribe and
   CHECK(e.groups().list_offsets("g")->at({"t", 0}).off == offset{10});
 }
 
+TEST_CASE("a join while others are still picking up the last assignment completes (no stall until the timeout)",
+          "[group]") {
+  for (const char* strategy : {"range", "cooperative-sticky"}) {
+    INFO(strategy);
+    env e;
+    e.topic("t", 6);
+    auto a = make_consumer(*e.b, member_config("g", {strategy}));
+    auto b = make_consumer(*e.b, member_config("g", {strategy}));
+    auto c = make_consumer(*e.b, member_config("g", {strategy}));
+    REQUIRE_OK(a->subscribe({"t"}));
+    REQUIRE_OK(a->poll(0ms));
+    REQUIRE_OK(b->subscribe({"t"}));
+    REQUIRE_OK(b->poll(0ms));  // round 2 opens
+    REQUIRE_OK(a->poll(0ms));  // a rejoins: round 2 completes; b has not picked it up
+    REQUIRE_OK(c->subscribe({"t"}));
+    REQUIRE_OK(c->poll(0ms));  // round 3 opens before b took generation 2
+    settle(e, "g", {a.get(), b.get(), c.get()}, 10);
+    CHECK(a->assignment().size() == 2);
+    CHECK(b->assignment().size() == 2);
+    CHECK(c->assignment().size() == 2);
+  }
+}
+
 // ---- liveness ---------------------------------------------------------------------
 
 TEST_CASE("a member that dies is removed after session.timeout.ms, not before, and its partitions move",
