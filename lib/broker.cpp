@@ -278,7 +278,13 @@ status broker::create_internal_topic(std::string_view name) {
   // Kafka's offsets.topic.segment.bytes; compacted, so that (with the
   // compaction issue) only the last commit per key stays. One partition:
   // in-process, more would only add files and fsyncs.
-  return create_topic_impl(name, 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "104857600"}});
+  // Retention off: until compaction lands, nothing may delete a group's
+  // last commit (retention would, whatever the broker defaults say).
+  return create_topic_impl(name, 1,
+                           {{"cleanup.policy", "compact"},
+                            {"segment.bytes", "104857600"},
+                            {"retention.ms", "-1"},
+                            {"retention.bytes", "-1"}});
 }
 
 status broker::create_topic_impl(std::string_view name, std::int32_t partitions,
@@ -417,6 +423,7 @@ status broker::create_partitions(std::string_view name, std::int32_t total) {
 
 status broker::alter_topic_config(std::string_view name, const std::map<std::string, std::string>& set,
                                   const std::vector<std::string>& reset) {
+  FRANZ_TRY(check_not_internal(name));
   std::lock_guard g(mu_);
   FRANZ_TRY(check_admin());
   FRANZ_ASSIGN_OR_RETURN(auto current, find_locked(name));

@@ -597,6 +597,7 @@ std::string consumer::member_id() const { return member_ ? member_->member_id : 
 
 status consumer::group_step(bool& waiting) {
   waiting = false;
+  if (broker_->closed()) return make_error(errc::illegal_state, "the broker is closed");
   if (!member_) {
     FRANZ_ASSIGN_OR_RETURN(member_, coordinator().join_group(join_));
     seen_epoch_ = ~std::uint64_t{0};
@@ -608,10 +609,9 @@ status consumer::group_step(bool& waiting) {
   for (;;) {
     const std::uint64_t epoch = member_->epoch.load(std::memory_order_acquire);
     const std::uint64_t version = broker_->metadata_version();
-    if (epoch == seen_epoch_ && version == seen_metadata_ && !resubscribe_) {
-      waiting = joined_;
-      return {};
-    }
+    // While joined, ask every time: next_step also runs the group's timers,
+    // which must fire even when no broker tick does (tick-driven mode).
+    if (epoch == seen_epoch_ && version == seen_metadata_ && !resubscribe_ && !joined_) return {};
     auto step = coordinator().next_step(*member_);
     seen_epoch_ = epoch;
     seen_metadata_ = version;
@@ -643,7 +643,9 @@ status consumer::group_step(bool& waiting) {
       case kind::fenced: {
         revoke(assignment(), true);
         generation_ = -1;
-        // Kafka's consumer forgets its member id and joins again.
+        // Kafka's consumer forgets its member id and joins again; if that
+        // fails, the next poll tries again (and reports why).
+        member_.reset();
         FRANZ_ASSIGN_OR_RETURN(member_, coordinator().join_group(join_));
         member_->last_poll_ms.store(broker_->clk().now_ms(), std::memory_order_release);
         seen_epoch_ = ~std::uint64_t{0};
@@ -701,7 +703,9 @@ status consumer::apply_assignment(std::int32_t generation, const std::vector<top
 std::map<topic_partition, offset_and_metadata> consumer::positions_of(const std::vector<topic_partition>& tps) const {
   std::map<topic_partition, offset_and_metadata> out;
   for (const auto& a : assigned_) {
-    if (!a.position) continue;
+    // A deleted topic's partitions (and the internal topic) cannot be
+    // committed; they must not fail the commit of the others.
+    if (!a.position || a.part->deleted() || a.tp.topic == offsets_topic) continue;
     if (!tps.empty() && std::find(tps.begin(), tps.end(), a.tp) == tps.end()) continue;
     out[a.tp] = offset_and_metadata{offset{*a.position}, {}};
   }

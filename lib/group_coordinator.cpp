@@ -259,6 +259,7 @@ struct ops {
 
   // A rebalance when the subscribed topics changed since the last one.
   void check_metadata(group_coordinator::group& g) {
+    if (b.closed()) return;  // every topic looks gone; members get ILLEGAL_STATE
     const std::uint64_t v = b.metadata_version();
     if (v == g.metadata_version) return;
     g.metadata_version = v;
@@ -512,8 +513,16 @@ status group_coordinator::tick() {
 
 // ---- members --------------------------------------------------------------------
 
+namespace {
+status check_broker_open(const broker& b) {
+  if (b.closed()) return make_error(errc::illegal_state, "the broker is closed");
+  return {};
+}
+}  // namespace
+
 result<std::shared_ptr<detail::member_state>> group_coordinator::join_group(const detail::join_request& req) {
   FRANZ_TRY(check_group_id(req.group_id));
+  FRANZ_TRY(check_broker_open(*broker_));
   if (req.assignors.empty()) return make_error(errc::invalid_config, "partition.assignment.strategy is empty");
   std::lock_guard l(mu_);
   ops o{*broker_};
@@ -785,6 +794,10 @@ status group_coordinator::load() {
       g->offsets[tp] = offset_and_metadata{offset{val->offset}, std::move(val->metadata)};
     }
   }
+  // Offsets of topics that no longer exist (a deletion whose tombstones a
+  // crash lost) must not apply to a topic created later with the name.
+  for (auto& [id, g] : groups_)
+    std::erase_if(g->offsets, [&](const auto& kv) { return !broker_->find_topic(kv.first.topic).ok(); });
   // Groups whose offsets were all deleted are gone.
   std::erase_if(groups_, [](const auto& kv) { return kv.second->offsets.empty(); });
   return c->close();
@@ -798,8 +811,8 @@ void group_coordinator::topic_deleted(std::string_view topic) {
     for (const auto& [tp, om] : g->offsets)
       if (tp.topic == topic) tombstones[tp] = std::nullopt;
     if (tombstones.empty()) continue;
-    // Best effort: a failed write leaves offsets that a reopen finds for a
-    // topic that no longer exists, which describe shows and delete removes.
+    // Best effort: offsets a failed write leaves behind belong to a topic
+    // that no longer exists, and load() drops those.
     if (auto part = offsets_partition(); part) (void)o.write(*part, id, tombstones);
     for (const auto& [tp, none] : tombstones) g->offsets.erase(tp);
     o.check_metadata(*g);

@@ -303,7 +303,9 @@ TEST_CASE("cooperative: only moved partitions are revoked, handed on by a second
   CHECK(ra.events == std::vector<std::string>{"assigned t-0 t-1 t-2 t-3 t-4 t-5"});
   auto b = make_consumer(*e.b, member_config("g", {"cooperative-sticky"}));
   REQUIRE_OK(b->subscribe({"t"}, &rb));
-  settle(e, "g", {a.get(), b.get()});
+  // The newcomer polls first each round, so it would take a partition
+  // before its old owner revoked it if the coordinator did not withhold it.
+  settle(e, "g", {b.get(), a.get()});
   // a keeps three, revokes three, and is never revoked what it keeps.
   REQUIRE(ra.events.size() >= 3);
   CHECK(ra.events[1].rfind("revoked", 0) == 0);
@@ -315,7 +317,7 @@ TEST_CASE("cooperative: only moved partitions are revoked, handed on by a second
   CHECK(d->generation == 3);  // the join, then the follow-up that hands the revoked three on
   auto c = make_consumer(*e.b, member_config("g", {"cooperative-sticky"}));
   REQUIRE_OK(c->subscribe({"t"}, &rc));
-  settle(e, "g", {a.get(), b.get(), c.get()});
+  settle(e, "g", {c.get(), b.get(), a.get()});
   CHECK(a->assignment().size() == 2);
   CHECK(b->assignment().size() == 2);
   CHECK(c->assignment().size() == 2);
@@ -607,6 +609,20 @@ TEST_CASE("commit fencing: ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS and UNKNOWN
   CHECK(errname(b->commit_sync({{{"t", 1}, {offset{1}}}})) == "ILLEGAL_GENERATION");
   settle(e, "g", {a.get(), b.get()});
   REQUIRE_OK(b->commit_sync({{b->assignment()[0], {offset{1}}}}));
+  // A member holding a real, older generation: c joins (round 3), b rejoins,
+  // a rejoins and takes generation 3 at once; b still has generation 2.
+  {
+    auto c = make_consumer(*e.b, member_config("g"));
+    REQUIRE_OK(c->subscribe({"t"}));
+    REQUIRE_OK(c->poll(0ms));
+    REQUIRE_OK(b->poll(0ms));
+    REQUIRE_OK(a->poll(0ms));
+    REQUIRE(b->generation() == 2);
+    REQUIRE(e.groups().describe_group("g")->generation == 3);
+    CHECK(errname(b->commit_sync({{{"t", 1}, {offset{1}}}})) == "ILLEGAL_GENERATION");
+    REQUIRE_OK(c->close());
+    settle(e, "g", {a.get(), b.get()});
+  }
   // b is removed (session timeout) and a round starts; a has not rejoined
   // it, so a's commit is still accepted.
   REQUIRE_OK(b->close(group_membership::remain_in_group));
@@ -683,11 +699,19 @@ TEST_CASE("committed offsets survive a reopen, the last commit wins, and a new m
   CHECK(e.b->list_topics(true) == std::vector<std::string>{"__consumer_offsets", "t"});
 }
 
-TEST_CASE("the internal topic refuses producers, deletion and manual creation with INVALID_TOPIC_EXCEPTION",
+TEST_CASE("the internal topic refuses producers, deletion, config changes and manual creation; no retention",
           "[group]") {
   env e;
   e.topic("t", 1);
   REQUIRE_OK(e.groups().alter_offsets("g", {{{"t", 0}, {offset{0}}}}));
+  // Nothing but compaction may ever remove a group's last commit.
+  auto d = e.b->describe_topic("__consumer_offsets");
+  REQUIRE_OK(d);
+  CHECK(d->config.at("retention.ms") == "-1");
+  CHECK(d->config.at("retention.bytes") == "-1");
+  CHECK(d->config.at("cleanup.policy") == "compact");
+  CHECK(errname(e.b->alter_topic_config("__consumer_offsets", {{"retention.ms", "1000"}})) ==
+        "INVALID_TOPIC_EXCEPTION");
   CHECK(errname(e.b->delete_topic("__consumer_offsets")) == "INVALID_TOPIC_EXCEPTION");
   CHECK(errname(e.b->create_partitions("__consumer_offsets", 4)) == "INVALID_TOPIC_EXCEPTION");
   CHECK(errname(e.b->delete_records("__consumer_offsets", 0, offset{1})) == "INVALID_TOPIC_EXCEPTION");
@@ -797,6 +821,97 @@ TEST_CASE("deleting a topic drops the groups' committed offsets for it", "[group
   REQUIRE_OK(offs);
   CHECK(offs->size() == 1);
   CHECK(offs->count({"keep", 0}) == 1);
+}
+
+TEST_CASE("commit_sync() after a subscribed topic is deleted still commits the other topics' positions", "[group]") {
+  env e;
+  e.topic("t1", 1);
+  e.topic("t2", 1);
+  e.fill("t1", 0, 10);
+  auto a = make_consumer(*e.b, member_config("g"));
+  REQUIRE_OK(a->subscribe({"t1", "t2"}));
+  settle(e, "g", {a.get()});
+  while (!a->poll(0ms)->empty()) {
+  }
+  REQUIRE_OK(e.b->delete_topic("t2"));
+  REQUIRE_OK(a->commit_sync());
+  CHECK(e.groups().list_offsets("g")->at({"t1", 0}).off == offset{10});
+  settle(e, "g", {a.get()});
+  CHECK(a->assignment() == tps("t1", {0}));
+}
+
+TEST_CASE("power loss: a durable commit survives; a deleted topic's offsets do not come back", "[group][power]") {
+  temp_dir d;
+  io::fault_fs ffs;
+  const broker_options o{.data_dir = d.sub("data"), .background_maintenance = false};
+  {
+    auto b = open_broker(o, ffs);
+    REQUIRE_OK(b->create_topic("t", 1));
+    REQUIRE_OK(b->create_topic("gone", 1));
+    auto pr = producer::create(*b, {.acks = ack::all, .linger_ms = 0});
+    REQUIRE_OK(pr);
+    for (int i = 0; i < 10; ++i) {
+      REQUIRE_OK((*pr)->send_future({.topic = "t", .partition = 0, .value = "v"}).get());
+      REQUIRE_OK((*pr)->send_future({.topic = "gone", .partition = 0, .value = "v"}).get());
+    }
+    REQUIRE_OK((*pr)->close());
+    auto c = make_consumer(*b, member_config("g"));
+    REQUIRE_OK(c->subscribe({"t", "gone"}));
+    REQUIRE_OK(c->poll(0ms));
+    REQUIRE_OK(c->commit_sync({{{"t", 0}, {offset{7}}}, {{"gone", 0}, {offset{10}}}}));
+    REQUIRE_OK(c->commit_sync({{{"t", 0}, {offset{8}}}}));
+    REQUIRE_OK(b->delete_topic("gone"));
+    ffs.crash();
+    REQUIRE_OK(c->close(group_membership::remain_in_group));
+  }
+  REQUIRE_OK(ffs.reboot());
+  auto b = open_broker(o, ffs);
+  auto offs = b->groups().list_offsets("g");
+  REQUIRE_OK(offs);
+  CHECK(*offs == std::map<topic_partition, offset_and_metadata>{{{"t", 0}, {offset{8}}}});
+  // A topic created again under the deleted name starts from scratch.
+  REQUIRE_OK(b->create_topic("gone", 1));
+  CHECK(b->groups().list_offsets("g")->count({"gone", 0}) == 0);
+}
+
+TEST_CASE("with the broker closed, a member's poll fails with ILLEGAL_STATE instead of rebalancing", "[group]") {
+  env e;
+  e.topic("t", 2);
+  recorder r;
+  auto a = make_consumer(*e.b, member_config("g"));
+  REQUIRE_OK(a->subscribe({"t"}, &r));
+  settle(e, "g", {a.get()});
+  const auto events = r.events;
+  REQUIRE_OK(e.b->close());
+  CHECK(errname(a->poll(0ms)) == "ILLEGAL_STATE");
+  CHECK(r.events == events);
+  CHECK(errname(consumer::create(*e.b, member_config("g"))) == "ILLEGAL_STATE");
+}
+
+TEST_CASE("tick-driven mode: a round waiting for a dead member completes as the others poll, with no tick",
+          "[group]") {
+  env e;
+  e.topic("t", 2);
+  auto cfg = member_config("g");
+  cfg.session_timeout_ms = 1'000;
+  cfg.heartbeat_interval_ms = 100;
+  auto a = make_consumer(*e.b, cfg);
+  auto b = make_consumer(*e.b, cfg);
+  REQUIRE_OK(a->subscribe({"t"}));
+  REQUIRE_OK(b->subscribe({"t"}));
+  settle(e, "g", {a.get(), b.get()});
+  REQUIRE_OK(a->close(group_membership::remain_in_group));
+  auto c = make_consumer(*e.b, cfg);
+  REQUIRE_OK(c->subscribe({"t"}));
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_OK(b->poll(0ms));
+    REQUIRE_OK(c->poll(0ms));
+  }
+  CHECK(e.groups().describe_group("g")->state == group_state::preparing_rebalance);
+  e.clk.advance(1'001);
+  settle(e, "g", {b.get(), c.get()});  // no e.b->tick() anywhere
+  CHECK(b->assignment().size() == 1);
+  CHECK(c->assignment().size() == 1);
 }
 
 // ---- admin ------------------------------------------------------------------------

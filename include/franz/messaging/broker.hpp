@@ -50,7 +50,8 @@ class group_coordinator;
 
 // The internal topic of committed offsets (see group_coordinator.hpp). It is
 // not listed by list_topics(), and producers and admin calls that would
-// change it get INVALID_TOPIC_EXCEPTION.
+// change it (delete, add partitions, alter config, delete records) get
+// INVALID_TOPIC_EXCEPTION.
 inline constexpr std::string_view offsets_topic = "__consumer_offsets";
 
 // A topic and a partition number, as in Kafka's TopicPartition.

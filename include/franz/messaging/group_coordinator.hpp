@@ -231,7 +231,9 @@ class group_coordinator {
   // Commits offsets for a member (generation, assignment checked), or for a
   // consumer outside the group (generation -1, member null: only while the
   // group has no members, as Kafka's "simple" consumers). durable: returns
-  // after the commit is fsynced.
+  // after the commit is fsynced. If that fsync fails (KAFKA_STORAGE_ERROR)
+  // the commit is already in the log and in memory, durability unknown; the
+  // offsets log is then offline and later commits fail until a reopen.
   [[nodiscard]] status commit(detail::member_state* m, std::string_view group_id, std::int32_t generation,
                               const std::map<topic_partition, offset_and_metadata>& offsets, bool durable);
   // The committed offsets of `tps` in the group (nullopt: none).
