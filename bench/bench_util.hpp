@@ -135,6 +135,11 @@ inline std::uint64_t parse_count(const char* flag, const char* s, double min, co
   return static_cast<std::uint64_t>(std::llround(v));
 }
 
+// The same, needing "a count >= min".
+inline std::uint64_t parse_count(const char* flag, const char* s, double min = 1) {
+  return parse_count(flag, s, min, fmt::format("a count >= {:.0f}", min));
+}
+
 // Parses the command line into o. Each argument goes first to
 // own(arg, flag, value), which sets the program's own options and returns
 // false for an argument it does not know; value() is the option's argument

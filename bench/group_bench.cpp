@@ -135,11 +135,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#define GROUP_BENCH_X86 1
-#endif
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -247,9 +242,7 @@ void usage(FILE* out) {
                "N takes k/M/G suffixes (4M) and exponents (4e6).\n");
 }
 
-std::uint64_t parse_count(const char* flag, const char* s, double min = 1) {
-  return franz::bench::parse_count(flag, s, min, fmt::format("a count >= {:.0f}", min));
-}
+using franz::bench::parse_count;
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -292,12 +285,6 @@ std::atomic<std::uint64_t> g_sink{0};
 // --- clocks ------------------------------------------------------------------------------
 //
 // mono_ns() (above): CLOCK_MONOTONIC in ns (vDSO), comparable across threads.
-
-inline void cpu_relax() noexcept {
-#ifdef GROUP_BENCH_X86
-  _mm_pause();
-#endif
-}
 
 // Wall time of one run and the process's CPU time during it (all threads).
 using stopwatch = basic_stopwatch<CLOCK_PROCESS_CPUTIME_ID>;
@@ -700,39 +687,9 @@ struct rb_group {
   }
 };
 
-// The consumer's poll waiter, as in detail::waiter: a signal bumps seq and
-// notifies only a sleeper; a wait spins spin_us, then sleeps.
-struct cv_waiter {
-  std::atomic<std::uint64_t> seq{0};
-  std::atomic<bool> sleeping{false};
-  std::mutex mu;
-  std::condition_variable cv;
-
-  void signal() {
-    seq.fetch_add(1, std::memory_order_seq_cst);
-    if (sleeping.load(std::memory_order_seq_cst)) {
-      std::lock_guard g(mu);
-      cv.notify_all();
-    }
-  }
-  void wait(std::uint64_t seen, std::chrono::steady_clock::time_point deadline, std::int64_t spin_us) {
-    auto changed = [&] { return seq.load(std::memory_order_seq_cst) != seen; };
-    if (spin_us > 0) {
-      const auto spin_until = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us));
-      for (unsigned i = 1; !changed(); ++i) {
-        cpu_relax();
-        if (i % 64 == 0 && std::chrono::steady_clock::now() >= spin_until) break;
-      }
-      if (changed()) return;
-    }
-    sleeping.store(true, std::memory_order_seq_cst);
-    {
-      std::unique_lock l(mu);
-      cv.wait_until(l, deadline, changed);
-    }
-    sleeping.store(false, std::memory_order_seq_cst);
-  }
-};
+// The consumer's poll waiter itself: a signal bumps seq and notifies only a
+// sleeper; a wait spins spin_us, then sleeps.
+using cv_waiter = franz::detail::waiter;
 
 // The baseline: two wake-up waves over 8 threads under one mutex (see the
 // file comment). Thread 7 is the joiner; main starts a round through it.
@@ -796,7 +753,7 @@ struct cv_barrier {
     while (!stop.load(std::memory_order_acquire)) {
       const std::uint64_t seen = me.seq.load(std::memory_order_seq_cst);
       step(i);
-      me.wait(seen, std::chrono::steady_clock::now() + 100ms, spin_us);
+      me.wait(seen, std::chrono::steady_clock::now() + 100ms, spin_us, [] { return false; });
     }
   }
 

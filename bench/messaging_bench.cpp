@@ -187,9 +187,7 @@ void usage(FILE* out) {
                "N takes k/M/G suffixes (2M) and exponents (2e6).\n");
 }
 
-std::uint64_t parse_count(const char* flag, const char* s, double min = 1) {
-  return franz::bench::parse_count(flag, s, min, fmt::format("a count >= {:.0f}", min));
-}
+using franz::bench::parse_count;
 
 options parse_args(int argc, char** argv) {
   options o;

@@ -18,12 +18,6 @@ namespace {
 using props::parse_long;
 constexpr auto bad_config = props::bad;
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 }  // namespace
 
 status consumer_config::validate() const {
@@ -340,24 +334,7 @@ status consumer::fetch() {
 }
 
 void consumer::wait_for_data(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) {
-  using clock = std::chrono::steady_clock;
-  auto changed = [&] { return waiter_.seq.load(std::memory_order_seq_cst) != seen || woken_.load(); };
-  if (cfg_.poll_spin_us > 0) {
-    // Check the signal on every iteration (a pause is ~25 ns on some
-    // CPUs), the clock only every 64.
-    const auto spin_until = std::min(deadline, clock::now() + std::chrono::microseconds(cfg_.poll_spin_us));
-    for (unsigned i = 1; !changed(); ++i) {
-      cpu_relax();
-      if (i % 64 == 0 && clock::now() >= spin_until) break;
-    }
-    if (changed()) return;
-  }
-  waiter_.sleeping.store(true, std::memory_order_seq_cst);
-  {
-    std::unique_lock l(waiter_.mu);
-    waiter_.cv.wait_until(l, deadline, changed);
-  }
-  waiter_.sleeping.store(false, std::memory_order_seq_cst);
+  waiter_.wait(seen, deadline, cfg_.poll_spin_us, [this] { return woken_.load(); });
 }
 
 result<consumer_records> consumer::poll(std::chrono::milliseconds timeout) {
