@@ -194,8 +194,9 @@ struct ops {
     // A partition still held by another member is withheld from its new
     // owner until the holder has revoked it; a second rebalance hands it on.
     g.follow_up = false;
-    for (auto& [id, m] : g.members) {
-      std::erase_if(m.target, [&](const topic_partition& tp) {
+    for (auto& kv : g.members) {
+      const std::string& id = kv.first;
+      std::erase_if(kv.second.target, [&](const topic_partition& tp) {
         for (auto& [oid, o] : g.members)
           if (oid != id && contains(o.owned, tp)) return g.follow_up = true;
         return false;
