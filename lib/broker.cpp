@@ -365,6 +365,15 @@ result<std::shared_ptr<const detail::topic_state>> broker::find_topic(std::strin
   return find_locked(name);
 }
 
+result<std::shared_ptr<detail::partition>> broker::find_partition(std::string_view topic,
+                                                                  std::int32_t partition) const {
+  FRANZ_ASSIGN_OR_RETURN(auto t, find_topic(topic));
+  if (partition < 0 || static_cast<std::size_t>(partition) >= t->partitions.size())
+    return make_error(errc::unknown_topic_or_partition, fmt::format("topic '{}' has no partition {} (it has {})",
+                                                                    topic, partition, t->partitions.size()));
+  return t->partitions[static_cast<std::size_t>(partition)];
+}
+
 result<std::shared_ptr<const detail::topic_state>> broker::find_locked(std::string_view name) const {
   FRANZ_TRY(check_open());
   auto it = topics_.find(name);
@@ -451,12 +460,8 @@ status broker::alter_topic_config(std::string_view name, const std::map<std::str
 
 result<offset> broker::delete_records(std::string_view topic, std::int32_t partition, offset before) {
   FRANZ_TRY(check_not_internal(topic));
-  FRANZ_ASSIGN_OR_RETURN(auto t, find_topic(topic));
-  if (partition < 0 || static_cast<std::size_t>(partition) >= t->partitions.size())
-    return make_error(errc::unknown_topic_or_partition,
-                      fmt::format("topic '{}' has no partition {}", topic, partition));
-  return t->partitions[static_cast<std::size_t>(partition)]->with_writer(
-      [&](detail::partition_log& log) { return log.delete_records(before); });
+  FRANZ_ASSIGN_OR_RETURN(auto p, find_partition(topic, partition));
+  return p->with_writer([&](detail::partition_log& log) { return log.delete_records(before); });
 }
 
 status broker::tick() {

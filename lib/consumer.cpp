@@ -154,11 +154,7 @@ status consumer::check_not_in_listener(const char* what) const {
 }
 
 result<std::shared_ptr<detail::partition>> consumer::find(const topic_partition& tp) const {
-  FRANZ_ASSIGN_OR_RETURN(auto t, broker_->find_topic(tp.topic));
-  if (tp.partition < 0 || static_cast<std::size_t>(tp.partition) >= t->partitions.size())
-    return make_error(errc::unknown_topic_or_partition, fmt::format("topic '{}' has no partition {} (it has {})",
-                                                                    tp.topic, tp.partition, t->partitions.size()));
-  return t->partitions[static_cast<std::size_t>(tp.partition)];
+  return broker_->find_partition(tp.topic, tp.partition);
 }
 
 result<consumer::assigned*> consumer::find_assigned(const topic_partition& tp) {

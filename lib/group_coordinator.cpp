@@ -291,11 +291,8 @@ struct ops {
     for (const auto& [tp, om] : offsets) {
       if (tp.topic == offsets_topic)
         return make_error(errc::invalid_topic_exception, "offsets of the internal topic cannot be committed");
-      FRANZ_ASSIGN_OR_RETURN(auto t, b.find_topic(tp.topic));
-      if (tp.partition < 0 || static_cast<std::size_t>(tp.partition) >= t->partitions.size())
-        return make_error(errc::unknown_topic_or_partition,
-                          fmt::format("topic '{}' has no partition {}", tp.topic, tp.partition));
-      const auto end = t->partitions[static_cast<std::size_t>(tp.partition)]->log().log_end_offset();
+      FRANZ_ASSIGN_OR_RETURN(auto part, b.find_partition(tp.topic, tp.partition));
+      const auto end = part->log().log_end_offset();
       if (om.off.value() < 0 || om.off > end)
         return make_error(errc::offset_out_of_range,
                           fmt::format("{}-{}: offset {} is outside [0, {}] (the log end)", tp.topic, tp.partition,
@@ -382,8 +379,7 @@ result<group_description> group_coordinator::describe_group(std::string_view gro
   for (const auto& [tp, om] : g.offsets) rows[tp].committed = om;
   for (auto& [tp, row] : rows) {
     row.tp = tp;
-    if (auto t = broker_->find_topic(tp.topic); t && static_cast<std::size_t>(tp.partition) < (*t)->partitions.size())
-      row.log_end = (*t)->partitions[static_cast<std::size_t>(tp.partition)]->log().log_end_offset();
+    if (auto part = broker_->find_partition(tp.topic, tp.partition)) row.log_end = (*part)->log().log_end_offset();
     if (row.committed) row.lag = std::max<std::int64_t>(0, row.log_end.value() - row.committed->off.value());
     d.partitions.push_back(std::move(row));
   }
@@ -440,11 +436,8 @@ result<std::map<topic_partition, offset>> group_coordinator::reset_offsets(std::
       for (const auto& [tp, om] : g->offsets) tps.push_back(tp);
     }
     for (const auto& tp : tps) {
-      FRANZ_ASSIGN_OR_RETURN(auto t, broker_->find_topic(tp.topic));
-      if (tp.partition < 0 || static_cast<std::size_t>(tp.partition) >= t->partitions.size())
-        return make_error(errc::unknown_topic_or_partition,
-                          fmt::format("topic '{}' has no partition {}", tp.topic, tp.partition));
-      const auto& log = t->partitions[static_cast<std::size_t>(tp.partition)]->log();
+      FRANZ_ASSIGN_OR_RETURN(auto part, broker_->find_partition(tp.topic, tp.partition));
+      const auto& log = part->log();
       const std::int64_t lo = log.log_start_offset().value(), hi = log.log_end_offset().value();
       std::int64_t at = lo;
       switch (spec.k) {

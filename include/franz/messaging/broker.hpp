@@ -184,6 +184,10 @@ class broker {
 
   // The current incarnation of a topic; UNKNOWN_TOPIC_OR_PARTITION if none.
   [[nodiscard]] result<std::shared_ptr<const detail::topic_state>> find_topic(std::string_view name) const;
+  // One partition of the current incarnation; UNKNOWN_TOPIC_OR_PARTITION if
+  // the topic or the partition does not exist.
+  [[nodiscard]] result<std::shared_ptr<detail::partition>> find_partition(std::string_view topic,
+                                                                          std::int32_t partition) const;
   // Bumped on every topic change; clients re-resolve cached topics when it
   // moves.
   [[nodiscard]] std::uint64_t metadata_version() const noexcept {
