@@ -508,7 +508,6 @@ status consumer::subscribe(const std::vector<std::string>& topics, consumer_reba
   detail::join_request req = join_;
   req.topics = topics;
   req.pattern.reset();
-  pattern_.clear();
   return subscribe_with(std::move(req), listener);
 }
 
@@ -521,7 +520,6 @@ status consumer::subscribe_pattern(std::string_view regex, consumer_rebalance_li
   } catch (const std::regex_error& e) {
     return make_error(errc::invalid_regular_expression, fmt::format("'{}': {}", regex, e.what()));
   }
-  pattern_ = std::string(regex);
   return subscribe_with(std::move(req), listener);
 }
 

@@ -490,7 +490,6 @@ status group_coordinator::delete_group(std::string_view group_id) {
     FRANZ_ASSIGN_OR_RETURN(auto part, offsets_partition());
     FRANZ_TRY(o.write(part, group_id, tombstones));
   }
-  g.state = group_state::dead;
   groups_.erase(it);
   return {};
 }
@@ -618,11 +617,11 @@ detail::member_step group_coordinator::next_step(detail::member_state& ms) {
     o.check_metadata(*g);
     m = find_member(groups_, ms, &g);
   }
-  if (m == nullptr) return {detail::member_step::kind::fenced, -1, {}, gone_error(ms)};
-  if (m->target_generation > m->generation) return {detail::member_step::kind::assignment, m->target_generation, m->target, {}};
+  if (m == nullptr) return {detail::member_step::kind::fenced, -1, {}};
+  if (m->target_generation > m->generation) return {detail::member_step::kind::assignment, m->target_generation, m->target};
   if (g->state == group_state::preparing_rebalance)
     return {m->joined_round == g->round ? detail::member_step::kind::wait : detail::member_step::kind::join,
-            g->generation, {}, {}};
+            g->generation, {}};
   return {};
 }
 

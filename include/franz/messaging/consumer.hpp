@@ -377,7 +377,6 @@ class consumer {
   enum class mode : std::uint8_t { none, assigned, subscribed };
   mode mode_ = mode::none;
   detail::join_request join_;
-  std::string pattern_;  // the pattern's text, for subscription()
   consumer_rebalance_listener* listener_ = nullptr;
   std::shared_ptr<detail::member_state> member_;
   std::uint64_t seen_epoch_ = ~std::uint64_t{0};

@@ -77,7 +77,8 @@ enum class group_state : std::uint8_t {
   preparing_rebalance,   // waiting for the members to rejoin
   completing_rebalance,  // assignment computed; members picking it up
   stable,
-  dead,                  // deleted
+  dead,                  // deleted (Kafka's state; a deleted group is
+                         // gone from list_groups, so never returned)
 };
 // "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead".
 [[nodiscard]] std::string_view group_state_name(group_state s) noexcept;
@@ -168,12 +169,11 @@ struct member_step {
     join,        // a rebalance started: (eager: revoke all, then) rejoin
     wait,        // joined; the rebalance is not complete yet
     assignment,  // a rebalance completed: take `assignment`, then ack it
-    fenced,      // removed from the group: partitions lost (see error)
+    fenced,      // removed from the group: partitions lost
   };
   kind k = kind::none;
   std::int32_t generation = -1;
   std::vector<topic_partition> assignment{};
-  std::optional<error> err{};
 };
 
 }  // namespace detail
