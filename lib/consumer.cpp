@@ -15,6 +15,7 @@ namespace franz {
 
 namespace {
 
+using props::parse_bool;
 using props::parse_long;
 constexpr auto bad_config = props::bad;
 
@@ -34,14 +35,6 @@ status consumer_config::validate() const {
   if (group_instance_id && group_instance_id->empty()) return bad_config("group.instance.id", "it is empty");
   return {};
 }
-
-namespace {
-result<bool> parse_bool(std::string_view k, std::string_view v) {
-  if (v == "true") return true;
-  if (v == "false") return false;
-  return bad_config(k, fmt::format("'{}' is not true or false", v));
-}
-}  // namespace
 
 status consumer_config::apply(const std::map<std::string, std::string>& props) {
   consumer_config c = *this;

@@ -25,6 +25,12 @@ namespace franz::props {
   return out;
 }
 
+[[nodiscard]] inline result<bool> parse_bool(std::string_view key, std::string_view v) {
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return bad(key, fmt::format("'{}' is not true or false", v));
+}
+
 [[nodiscard]] inline status check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
   if (v < lo || v > hi) return bad(key, fmt::format("{} is outside [{}, {}]", v, lo, hi));
   return {};
