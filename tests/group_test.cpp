@@ -168,6 +168,41 @@ TEST_CASE("an unknown assignor name is INVALID_CONFIG at create", "[group]") {
   CHECK(errname(consumer::create(*e.b, c)) == "INVALID_CONFIG");
 }
 
+TEST_CASE("group config keys: bad values are INVALID_CONFIG and change nothing", "[group][config]") {
+  consumer_config c = member_config("g");
+  REQUIRE_OK(c.apply({{"group.id", "billing"},
+                      {"group.instance.id", "w1"},
+                      {"enable.auto.commit", "true"},
+                      {"auto.commit.interval.ms", "250"},
+                      {"session.timeout.ms", "6000"},
+                      {"heartbeat.interval.ms", "2000"},
+                      {"max.poll.interval.ms", "9000"},
+                      {"commit.sync.durable", "false"}}));
+  CHECK(c.group_id == "billing");
+  CHECK(c.group_instance_id == "w1");
+  CHECK(c.enable_auto_commit);
+  CHECK(c.auto_commit_interval_ms == 250);
+  CHECK(c.session_timeout_ms == 6000);
+  CHECK(c.heartbeat_interval_ms == 2000);
+  CHECK(c.max_poll_interval_ms == 9000);
+  CHECK_FALSE(c.commit_sync_durable);
+  const consumer_config before = c;
+  for (const auto& bad : std::vector<std::map<std::string, std::string>>{
+           {{"enable.auto.commit", "yes"}},
+           {{"heartbeat.interval.ms", "6000"}},  // must stay below session.timeout.ms
+           {{"session.timeout.ms", "0"}},
+           {{"max.poll.interval.ms", "-1"}},
+           {{"group.instance.id", ""}},
+           {{"partition.assignment.strategy", " , "}},
+           {{"group.id", "other"}, {"auto.commit.interval.ms", "soon"}}}) {
+    INFO(bad.begin()->first);
+    CHECK(errname(c.apply(bad)) == "INVALID_CONFIG");
+    CHECK(c.group_id == before.group_id);
+    CHECK(c.heartbeat_interval_ms == before.heartbeat_interval_ms);
+    CHECK(c.partition_assignment_strategy == before.partition_assignment_strategy);
+  }
+}
+
 TEST_CASE("subscribe after assign, and assign after subscribe, are ILLEGAL_STATE", "[group]") {
   env e;
   e.topic("t", 2);
