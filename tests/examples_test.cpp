@@ -1,0 +1,2 @@
+// placeholder
+#include "process_util.hpp"
