@@ -104,8 +104,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"default", "json"}))
       ->capture_default_str();
   consume->add_option("--isolation-level", ca.isolation_level,
-                      "read_uncommitted (everything appended) or read_durable (fsynced only)")
-      ->check(CLI::IsMember({"read_uncommitted", "read_durable"}))
+                      "read_uncommitted (everything appended) or read_durable (fsynced only;\n"
+                      "read_committed is accepted as its Kafka name)")
+      ->check(CLI::IsMember({"read_uncommitted", "read_durable", "read_committed"}))
       ->capture_default_str();
 
   // --- groups ----------------------------------------------------------------
