@@ -97,6 +97,39 @@ std::optional<std::map<std::string, std::string>> parse_properties(std::string_v
   return out;
 }
 
+namespace {
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      const char c = s[++i];
+      out += c == 't' ? '\t' : c == 'n' ? '\n' : c;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+status apply_properties(std::string_view option, const std::map<std::string, std::string>& props,
+                        const property_targets& t) {
+  for (const auto& [k, v] : props) {
+    if (auto f = t.flags.find(k); f != t.flags.end()) {
+      if (v != "true" && v != "false")
+        return make_error(errc::invalid_config, fmt::format("{} {}: '{}' is not true or false", option, k, v));
+      *f->second = v == "true";
+    } else if (auto s = t.strings.find(k); s != t.strings.end()) {
+      *s->second = unescape(v);
+    } else if (auto o = t.optional_strings.find(k); o != t.optional_strings.end()) {
+      *o->second = unescape(v);
+    } else {
+      return make_error(errc::invalid_config, fmt::format("{} {}: unknown property", option, k));
+    }
+  }
+  return {};
+}
+
 // --- progress bar --------------------------------------------------------------
 
 progress_bar::progress_bar(std::string label, std::uint64_t total)

@@ -65,6 +65,19 @@ struct opened {
 [[nodiscard]] std::optional<std::map<std::string, std::string>> parse_properties(
     std::string_view command, std::string_view option, const std::vector<std::string>& kvs);
 
+// Where --property keys of a line reader or formatter go. Flags take true
+// or false; in strings "\t", "\n" and "\\" stand for a tab, a newline and a
+// backslash (a shell user need not type a literal tab).
+struct property_targets {
+  std::map<std::string_view, bool*> flags{};
+  std::map<std::string_view, std::string*> strings{};
+  std::map<std::string_view, std::optional<std::string>*> optional_strings{};
+};
+// INVALID_CONFIG naming `option` and the key for an unknown key or a flag
+// that is not true/false; the targets are then partly set.
+[[nodiscard]] status apply_properties(std::string_view option, const std::map<std::string, std::string>& props,
+                                      const property_targets& t);
+
 // A progress bar on stderr, drawn only when stderr is a terminal (never
 // under a pipe or redirection), redrawn at most 10 times a second.
 class progress_bar {

@@ -43,32 +43,17 @@ struct format_config {
 
 result<format_config> formatter_config(const std::map<std::string, std::string>& props) {
   format_config c;
-  for (const auto& [k, v] : props) {
-    bool* flag = k == "print.key"         ? &c.print_key
-                 : k == "print.offset"    ? &c.print_offset
-                 : k == "print.partition" ? &c.print_partition
-                 : k == "print.timestamp" ? &c.print_timestamp
-                 : k == "print.headers"   ? &c.print_headers
-                 : k == "print.value"     ? &c.print_value
-                                          : nullptr;
-    std::string* str = k == "key.separator"       ? &c.key_separator
-                       : k == "line.separator"    ? &c.line_separator
-                       : k == "headers.separator" ? &c.headers_separator
-                       : k == "null.literal"      ? &c.null_literal
-                                                  : nullptr;
-    if (flag != nullptr) {
-      if (v != "true" && v != "false")
-        return make_error(errc::invalid_config, fmt::format("--property {}: '{}' is not true or false", k, v));
-      *flag = v == "true";
-    } else if (str != nullptr) {
-      *str = v;
-      for (std::size_t i = 0; i + 1 < str->size(); ++i)  // "\t" and "\n" as typed in a shell
-        if ((*str)[i] == '\\' && ((*str)[i + 1] == 't' || (*str)[i + 1] == 'n'))
-          str->replace(i, 2, (*str)[i + 1] == 't' ? "\t" : "\n");
-    } else {
-      return make_error(errc::invalid_config, fmt::format("--property {}: unknown property", k));
-    }
-  }
+  FRANZ_TRY(apply_properties("--property", props,
+                             {.flags = {{"print.key", &c.print_key},
+                                        {"print.offset", &c.print_offset},
+                                        {"print.partition", &c.print_partition},
+                                        {"print.timestamp", &c.print_timestamp},
+                                        {"print.headers", &c.print_headers},
+                                        {"print.value", &c.print_value}},
+                              .strings = {{"key.separator", &c.key_separator},
+                                          {"line.separator", &c.line_separator},
+                                          {"headers.separator", &c.headers_separator},
+                                          {"null.literal", &c.null_literal}}}));
   return c;
 }
 

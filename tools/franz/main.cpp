@@ -24,6 +24,16 @@ CLI::Option_group* actions(CLI::App* sub) {
   return g;
 }
 
+// --acks and --compression, shared by produce and perf produce.
+void add_producer_options(CLI::App* sub, std::string& acks, std::string& compression) {
+  sub->add_option("--acks", acks, "acks: 0, 1 or all")
+      ->check(CLI::IsMember({"0", "1", "all", "-1"}))
+      ->capture_default_str();
+  sub->add_option("--compression", compression, "compression.type: none, lz4 or zstd")
+      ->check(CLI::IsMember({"none", "lz4", "zstd"}))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,12 +74,7 @@ int main(int argc, char** argv) {
   produce_args pa;
   auto* produce = app.add_subcommand("produce", "Write stdin to a topic, one record per line (kafka-console-producer.sh)");
   produce->add_option("--topic", pa.topic, "Topic to write to")->required()->type_name("NAME");
-  produce->add_option("--acks", pa.acks, "acks: 0, 1 or all")
-      ->check(CLI::IsMember({"0", "1", "all", "-1"}))
-      ->capture_default_str();
-  produce->add_option("--compression", pa.compression, "compression.type: none, lz4 or zstd")
-      ->check(CLI::IsMember({"none", "lz4", "zstd"}))
-      ->capture_default_str();
+  add_producer_options(produce, pa.acks, pa.compression);
   produce->add_option("--partition", pa.partition, "Write every record to this partition")->type_name("N");
   produce->add_option("--property", pa.property,
                       "Line reader: parse.key, key.separator (\\t), parse.headers, headers.delimiter (\\t),\n"
@@ -145,7 +150,7 @@ int main(int argc, char** argv) {
       ->type_name("FILE,..");
   dump->add_option("files", dump_positional, "Files (as --files)")->type_name("FILE");
   dump->add_flag("--print-data-log", da.print_data_log, "Print every record, not only the batches");
-  dump->add_flag("--deep-iteration", da.deep_iteration, "Verify every checksum and decode every record");
+  dump->add_flag("--deep-iteration", da.deep_iteration, "Also decompress and decode every record (checksums are always verified)");
   dump->add_flag("--verify-index-only", da.verify_index_only, "Check index entries against the log; print only problems");
   dump->add_flag("--offsets-decoder", da.offsets_decoder, "Decode __consumer_offsets records (committed offsets)");
   dump->add_option("--max-bytes", da.max_bytes, "Stop after this many bytes of each log file")->type_name("N");
@@ -177,12 +182,7 @@ int main(int argc, char** argv) {
   perf_produce->add_option("--throughput", fa.throughput, "Records/s to aim for; -1 unthrottled")
       ->capture_default_str()
       ->type_name("N");
-  perf_produce->add_option("--acks", fa.acks, "acks: 0, 1 or all")
-      ->check(CLI::IsMember({"0", "1", "all", "-1"}))
-      ->capture_default_str();
-  perf_produce->add_option("--compression", fa.compression, "none, lz4 or zstd")
-      ->check(CLI::IsMember({"none", "lz4", "zstd"}))
-      ->capture_default_str();
+  add_producer_options(perf_produce, fa.acks, fa.compression);
   perf_produce->add_option("--producer-props", fa.producer_props, "Producer config, Kafka keys")
       ->type_name("KEY=VALUE");
   perf_consume->add_option("--group", fa.group, "Consume as a member of this group")->type_name("ID");

@@ -33,53 +33,20 @@ struct line_reader_config {
   std::optional<std::string> null_marker;
 };
 
-// "\t", "\n" and "\\" in a separator property stand for a tab, a newline
-// and a backslash, so a shell user need not type a literal tab.
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      const char c = s[++i];
-      out += c == 't' ? '\t' : c == 'n' ? '\n' : c;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::optional<bool> parse_flag(std::string_view v) {
-  if (v == "true") return true;
-  if (v == "false") return false;
-  return std::nullopt;
-}
-
 // INVALID_CONFIG for an unknown key, an empty separator or a non-boolean flag.
 result<line_reader_config> reader_config(const std::map<std::string, std::string>& props) {
   line_reader_config c;
-  for (const auto& [k, v] : props) {
-    bool* flag = k == "parse.key"       ? &c.parse_key
-                 : k == "parse.headers" ? &c.parse_headers
-                 : k == "ignore.error"  ? &c.ignore_error
-                                        : nullptr;
-    std::string* sep = k == "key.separator"           ? &c.key_separator
-                       : k == "headers.delimiter"     ? &c.headers_delimiter
-                       : k == "headers.separator"     ? &c.headers_separator
-                       : k == "headers.key.separator" ? &c.headers_key_separator
-                                                      : nullptr;
-    if (flag != nullptr) {
-      auto b = parse_flag(v);
-      if (!b) return make_error(errc::invalid_config, fmt::format("--property {}: '{}' is not true or false", k, v));
-      *flag = *b;
-    } else if (sep != nullptr) {
-      *sep = unescape(v);
-      if (sep->empty()) return make_error(errc::invalid_config, fmt::format("--property {}: must not be empty", k));
-    } else if (k == "null.marker") {
-      c.null_marker = v;
-    } else {
-      return make_error(errc::invalid_config, fmt::format("--property {}: unknown property", k));
-    }
-  }
+  FRANZ_TRY(apply_properties("--property", props,
+                             {.flags = {{"parse.key", &c.parse_key},
+                                        {"parse.headers", &c.parse_headers},
+                                        {"ignore.error", &c.ignore_error}},
+                              .strings = {{"key.separator", &c.key_separator},
+                                          {"headers.delimiter", &c.headers_delimiter},
+                                          {"headers.separator", &c.headers_separator},
+                                          {"headers.key.separator", &c.headers_key_separator}},
+                              .optional_strings = {{"null.marker", &c.null_marker}}}));
+  for (const auto* sep : {&c.key_separator, &c.headers_delimiter, &c.headers_separator, &c.headers_key_separator})
+    if (sep->empty()) return make_error(errc::invalid_config, "--property: a separator must not be empty");
   return c;
 }
 
