@@ -466,8 +466,10 @@ status consumer::close(group_membership op) {
   if (member_) {
     const bool remain = op == group_membership::remain_in_group ||
                         (op == group_membership::default_operation && join_.group_instance_id);
+    // A member the group already removed lost its partitions: no commit
+    // (it would fail with UNKNOWN_MEMBER_ID), on_partitions_lost.
     if (remain) auto_commit({});
-    else revoke(assignment(), false);  // commits, then the listener
+    else revoke(assignment(), coordinator().fenced(*member_));  // commits, then the listener
     coordinator().leave_group(*member_, remain);
     member_.reset();
   } else if (mode_ == mode::assigned && cfg_.group_id) {
@@ -543,7 +545,7 @@ status consumer::unsubscribe() {
   FRANZ_TRY(check_usable());
   FRANZ_TRY(check_not_in_listener("unsubscribe()"));
   if (member_) {
-    revoke(assignment(), false);
+    revoke(assignment(), coordinator().fenced(*member_));
     coordinator().leave_group(*member_, false);
     member_.reset();
   }

@@ -665,6 +665,11 @@ void group_coordinator::ack_assignment(detail::member_state& ms, std::int32_t ge
   }
 }
 
+bool group_coordinator::fenced(const detail::member_state& m) const {
+  std::lock_guard l(mu_);
+  return m.fenced.has_value();
+}
+
 void group_coordinator::leave_group(detail::member_state& ms, bool remain) {
   std::lock_guard l(mu_);
   ops o{*broker_};

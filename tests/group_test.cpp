@@ -498,6 +498,33 @@ TEST_CASE("max.poll.interval.ms: a member that stops polling is removed; its nex
   CHECK(a->assignment().size() == 1);
 }
 
+TEST_CASE("close or unsubscribe of a member the group removed reports its partitions lost, not revoked",
+          "[group]") {
+  for (const bool use_close : {true, false}) {
+    env e;
+    e.topic("t", 2);
+    auto cfg = member_config("g");
+    cfg.max_poll_interval_ms = 5'000;
+    recorder ra;
+    auto a = make_consumer(*e.b, cfg);
+    auto b = make_consumer(*e.b, cfg);
+    REQUIRE_OK(a->subscribe({"t"}, &ra));
+    REQUIRE_OK(b->subscribe({"t"}));
+    settle(e, "g", {a.get(), b.get()});
+    const auto owned = a->assignment();
+    REQUIRE(owned.size() == 1);
+    e.clk.advance(6'000);  // a stops polling past max.poll.interval.ms
+    REQUIRE_OK(b->poll(0ms));
+    REQUIRE_OK(e.b->tick());
+    REQUIRE(e.groups().describe_group("g")->members.size() == 1);
+    ra.events.clear();
+    REQUIRE_OK(use_close ? a->close() : a->unsubscribe());
+    const std::string lost = fmt::format("lost t-{}", owned[0].partition);
+    INFO((use_close ? "close" : "unsubscribe"));
+    CHECK(ra.events == std::vector<std::string>{lost});
+  }
+}
+
 TEST_CASE("a static member that restarts within session.timeout.ms gets its partitions back with no rebalance",
           "[group]") {
   env e;

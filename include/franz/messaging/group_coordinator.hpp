@@ -225,6 +225,9 @@ class group_coordinator {
   // The member now holds the assignment of `generation` (and has revoked
   // what it lost).
   void ack_assignment(detail::member_state& m, std::int32_t generation);
+  // Whether the group removed the member (session or poll timeout): its
+  // partitions are then lost, not revoked.
+  [[nodiscard]] bool fenced(const detail::member_state& m) const;
   // Leaves the group (rebalance), or stays until session.timeout.ms passes
   // (remain: a static member's close, or close(remain_in_group)).
   void leave_group(detail::member_state& m, bool remain);
