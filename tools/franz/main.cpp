@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
   for (auto* p : {perf_produce, perf_consume}) {
     p->add_option("--topic", fa.topic, "Topic")->required()->type_name("NAME");
     p->add_option("--num-records", fa.num_records, "Records to send or read")->required()->type_name("N");
-    p->add_option("--reporting-interval", fa.reporting_interval_ms, "ms between interim lines")
+    p->add_option("--reporting-interval", fa.reporting_interval_ms, "ms between interim lines (both modes)")
         ->capture_default_str()
         ->type_name("MS");
   }
