@@ -364,6 +364,16 @@ struct probe_result {
   return {batch_probe::ok, size};
 }
 
+// What a batch stored in a segment must also satisfy, beyond probe_batch:
+// at least one record, and a timestamp (the time index and retention rely
+// on it). nullptr if it does; else why not. Recovery and `franz dump` apply
+// it.
+[[nodiscard]] inline const char* stored_batch_problem(const batch_header& h) noexcept {
+  if (h.record_count == 0) return "batch holds no records";
+  if (h.max_timestamp < 0) return "batch has no timestamp";
+  return nullptr;
+}
+
 }  // namespace format
 
 // A validated batch in memory (typically a view into an mmapped segment).

@@ -247,9 +247,9 @@ class basic_segment {
         s.why = "batch base offset does not follow the previous batch";
         break;
       }
-      if (h.record_count == 0 || h.max_timestamp < 0) {
+      if (const char* why = format::stored_batch_problem(h)) {
         s.stop = format::batch_probe::corrupt;
-        s.why = "batch has no records or no timestamp";
+        s.why = why;
         break;
       }
       if (index_due(cfg)) {
