@@ -186,13 +186,19 @@ TEST_CASE("produce honours --partition, --acks and --compression, and JSON escap
   cli_dir cli;
   cli.create("t", 3);
   REQUIRE_RC(cli({"produce", "--topic", "t", "--partition", "2", "--acks", "0", "--compression", "zstd"},
-                 std::string("quote\"tab\tx\n") + std::string("bin\xff\xfe\n")),
+                 std::string("quote\"tab\tx\n") + std::string("bin\xff\xfe\n") +
+                     // Ill-formed UTF-8 that a lax check lets through: an
+                     // overlong '/', and a surrogate.
+                     std::string("over\xc0\xafx\n") + std::string("sur\xed\xa0\x80\n") + "caf\xc3\xa9\n"),
              ok);
-  auto c = cli({"consume", "--topic", "t", "--partition", "2", "--offset", "earliest", "--max-messages", "2",
+  auto c = cli({"consume", "--topic", "t", "--partition", "2", "--offset", "earliest", "--max-messages", "5",
                 "--formatter", "json"});
   REQUIRE_RC(c, ok);
   const auto l = lines_of(c.out);
-  REQUIRE(l.size() == 2);
+  REQUIRE(l.size() == 5);
+  REQUIRE_THAT(l[2], Catch::Contains(R"("value":"b3ZlcsCveA==","valueEncoding":"base64")"));
+  REQUIRE_THAT(l[3], Catch::Contains(R"("value":"c3Vy7aCA","valueEncoding":"base64")"));
+  REQUIRE_THAT(l[4], Catch::EndsWith("\"value\":\"caf\xc3\xa9\"}"));
   REQUIRE_THAT(l[0], Catch::Contains(R"("partition":2,"offset":0,)") && Catch::Contains(R"("value":"quote\"tab\tx")"));
   REQUIRE_THAT(l[1], Catch::Contains(R"("value":"Ymlu//4=","valueEncoding":"base64")"));
 }

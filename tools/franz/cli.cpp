@@ -130,6 +130,28 @@ status apply_properties(std::string_view option, const std::map<std::string, std
   return {};
 }
 
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned c = at(i);
+  std::size_t len = 0;
+  unsigned lo = 0x80, hi = 0xbf;  // the second byte's range
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    lo = c == 0xe0 ? 0xa0 : 0x80;  // not overlong
+    hi = c == 0xed ? 0x9f : 0xbf;  // not a surrogate
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    lo = c == 0xf0 ? 0x90 : 0x80;  // not overlong
+    hi = c == 0xf4 ? 0x8f : 0xbf;  // not above U+10FFFF
+  }
+  if (len == 0 || i + len > s.size() || at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if (at(i + k) < 0x80 || at(i + k) > 0xbf) return 0;
+  return len;
+}
+
 // --- progress bar --------------------------------------------------------------
 
 progress_bar::progress_bar(std::string label, std::uint64_t total)

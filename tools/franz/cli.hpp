@@ -78,6 +78,11 @@ struct property_targets {
 [[nodiscard]] status apply_properties(std::string_view option, const std::map<std::string, std::string>& props,
                                       const property_targets& t);
 
+// The length of the well-formed UTF-8 sequence of a non-ASCII character at
+// s[i] (2 to 4; no overlong forms, surrogates or code points above
+// U+10FFFF), or 0 if the bytes there are not one.
+[[nodiscard]] std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept;
+
 // A progress bar on stderr, drawn only when stderr is a terminal (never
 // under a pipe or redirection), redrawn at most 10 times a second.
 class progress_bar {

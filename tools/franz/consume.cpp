@@ -93,12 +93,13 @@ void format_default(std::string& out, const consumer_record& r, const format_con
 
 bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t j = 1; j < n; ++j)
-      if ((static_cast<unsigned char>(s[i + j]) >> 6) != 0x2) return false;
-    i += n;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+    } else if (const std::size_t n = utf8_sequence_length(s, i); n > 0) {
+      i += n;
+    } else {
+      return false;
+    }
   }
   return true;
 }

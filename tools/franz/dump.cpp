@@ -176,8 +176,7 @@ class batch_walker {
     if (h.base_offset != expected_)
       return damage(fmt::format("batch base offset {} where {} was expected (offsets must be dense)", h.base_offset,
                                 expected_));
-    if (h.record_count == 0) return damage("batch holds no records");
-    if (h.max_timestamp < 0) return damage("batch has no timestamp");
+    if (const char* why = format::stored_batch_problem(h)) return damage(why);
     out = {pos_, h, bytes->first(p.size)};
     pos_ += p.size;
     expected_ = out.last_offset() + 1;
@@ -238,20 +237,10 @@ void append_text(std::string& out, bytes_view b) {
   }
   const auto* p = reinterpret_cast<const unsigned char*>(b.data());
   const std::size_t n = b.size();
-  // Length of the well-formed UTF-8 sequence of a printable non-ASCII
-  // character at p[i], or 0.
+  // A well-formed UTF-8 character, unless it is a C1 control (U+0080-U+009F).
   auto utf8_len = [&](std::size_t i) -> std::size_t {
-    const unsigned c = p[i];
-    std::size_t len = 0;
-    unsigned lo = 0x80, hi = 0xbf;  // the second byte's range
-    if (c >= 0xc2 && c <= 0xdf) len = 2;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    if (len == 0 || i + len > n || p[i + 1] < lo || p[i + 1] > hi) return 0;
-    for (std::size_t k = 2; k < len; ++k)
-      if (p[i + k] < 0x80 || p[i + k] > 0xbf) return 0;
-    if (c == 0xc2 && p[i + 1] < 0xa0) return 0;  // C1 control characters
-    return len;
+    if (p[i] == 0xc2 && i + 1 < n && p[i + 1] < 0xa0) return 0;
+    return utf8_sequence_length(b, i);
   };
   for (std::size_t i = 0; i < n;) {
     const unsigned char c = p[i];
