@@ -1,0 +1,1 @@
+// franz — corruption tests (placeholder; being written).

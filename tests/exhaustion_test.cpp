@@ -1,0 +1,1 @@
+// franz — exhaustion tests (placeholder; being written).

@@ -1,0 +1,1 @@
+// franz — kill9 tests (placeholder; being written).

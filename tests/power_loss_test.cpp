@@ -1,0 +1,1 @@
+// franz — power_loss tests (placeholder; being written).

@@ -1,0 +1,2 @@
+// franz — exhaust_child (placeholder; being written).
+int main() { return 0; }

@@ -1,0 +1,2 @@
+// franz — kill9_writer (placeholder; being written).
+int main() { return 0; }

@@ -1,0 +1,2 @@
+// franz — soak (placeholder; being written).
+int main() { return 0; }
