@@ -13,6 +13,15 @@
 //  - set_space_budget(bytes): writes and fallocates that would allocate
 //    more than the budget fail with ENOSPC, writing nothing;
 //  - fail_writes(errno): every write/pwrite fails with that errno (0 stops).
+//  - set_op_hook(f): f runs after every mutating call (on the caller's
+//    thread, outside fault_fs's lock), so a test can look at the disk as a
+//    crash at that instant would leave it: write_crash_image copies a
+//    directory tree as a power loss could leave it — unsynced data dropped,
+//    kept, or kept in part, zeroed or garbled, and unsynced directory
+//    changes rolled back or kept (crash_kind).
+//  - ignore_sync_site(site): syncs issued from that source location
+//    ("file:line", see sync_sites()) succeed without making anything
+//    durable — a build without that fsync, for the sensitivity test.
 //
 // A directory made by mkdir is an entry of its parent like a file: it
 // survives a power loss only if the parent was fsynced after the mkdir.
@@ -24,10 +33,13 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -38,6 +50,17 @@ namespace franz::io {
 enum class crash_mode : std::uint8_t {
   power_loss,    // unsynced data and directory changes are lost
   process_kill,  // everything written survives (kill -9)
+};
+
+// How write_crash_image treats data and directory entries not yet synced.
+enum class crash_kind : std::uint8_t {
+  drop,     // the durable image: unsynced data and directory changes lost
+  keep,     // everything written reached the disk after all
+  prefix,   // per file, unsynced bytes reached the disk up to a random cut
+  zeroed,   // per file, the size reached the disk but unsynced bytes read 0
+  garbled,  // per file, unsynced bytes read as random garbage
+  pages,    // per file, each unsynced 4 KiB page independently old or new
+  mixed,    // per file one of the above, per directory changes kept or not
 };
 
 class fault_fs {
@@ -73,6 +96,38 @@ class fault_fs {
     return sync_calls_;
   }
 
+  // Runs after every mutating call (open for writing, write, pwrite,
+  // ftruncate, fallocate, sync, directory sync, rename, unlink, mkdir,
+  // rmdir), outside the lock, on the calling thread. Must not call
+  // fault_fs's mutating members. Empty: none.
+  void set_op_hook(std::function<void()> hook) {
+    std::lock_guard g(mu_);
+    hook_ = std::make_shared<const std::function<void()>>(std::move(hook));
+  }
+  [[nodiscard]] std::uint64_t op_count() const {
+    std::lock_guard g(mu_);
+    return ops_;
+  }
+
+  // Copies the tree at `from` (a tracked directory or an ancestor of the
+  // tracked ones) to `to` (created, must not exist) as a power loss now
+  // could leave it (see crash_kind); seed picks the random choices. Files
+  // and directories never touched through this fault_fs are copied as they
+  // are. The live tree is not changed.
+  [[nodiscard]] status write_crash_image(const std::string& from, const std::string& to, crash_kind kind,
+                                         std::uint64_t seed);
+
+  // Every sync site seen so far, as "file:line" (relative to the source
+  // tree when the path contains "include/" or "lib/").
+  [[nodiscard]] std::set<std::string> sync_sites() const {
+    std::lock_guard g(mu_);
+    return sites_seen_;
+  }
+  void ignore_sync_site(std::string site) {
+    std::lock_guard g(mu_);
+    ignored_site_ = std::move(site);
+  }
+
   // --- the policy interface (see posix_fs) --------------------------------
   [[nodiscard]] result<int> open(const std::string& path, open_mode mode);
   [[nodiscard]] status close(int fd);
@@ -81,8 +136,12 @@ class fault_fs {
   [[nodiscard]] result<std::size_t> pread(int fd, void* buf, std::size_t n, std::uint64_t off) {
     return real_.pread(fd, buf, n, off);
   }
-  [[nodiscard]] status fsync(int fd) { return sync(fd); }
-  [[nodiscard]] status fdatasync(int fd) { return sync(fd); }
+  [[nodiscard]] status fsync(int fd, std::source_location where = std::source_location::current()) {
+    return after_op(sync(fd, where));
+  }
+  [[nodiscard]] status fdatasync(int fd, std::source_location where = std::source_location::current()) {
+    return after_op(sync(fd, where));
+  }
   [[nodiscard]] status ftruncate(int fd, std::uint64_t size);
   [[nodiscard]] status fallocate(int fd, std::uint64_t off, std::uint64_t len);
   [[nodiscard]] result<std::uint64_t> file_size(int fd) { return real_.file_size(fd); }
@@ -92,7 +151,8 @@ class fault_fs {
   // Removing a directory is not rolled back by a power loss (a limitation:
   // franz removes only directories it has already renamed out of the way).
   [[nodiscard]] status rmdir(const std::string& path);
-  [[nodiscard]] status fsync_dir(const std::string& path);
+  [[nodiscard]] status fsync_dir(const std::string& path,
+                                 std::source_location where = std::source_location::current());
   [[nodiscard]] result<path_type> stat(const std::string& path) { return real_.stat(path); }
   [[nodiscard]] result<std::vector<std::string>> list_dir(const std::string& path) {
     return real_.list_dir(path);
@@ -121,7 +181,25 @@ class fault_fs {
     std::string path;
   };
 
-  [[nodiscard]] status sync(int fd);
+  [[nodiscard]] status sync(int fd, std::source_location where);
+  // Counts a mutating call and runs the op hook; returns r.
+  template <class R>
+  R after_op(R r) {
+    std::shared_ptr<const std::function<void()>> h;
+    {
+      std::lock_guard g(mu_);
+      ++ops_;
+      h = hook_;
+    }
+    if (h && *h) (*h)();
+    return r;
+  }
+  // Whether a sync from `where` is the ignored site (records it). mu_ held.
+  bool ignored(std::source_location where);
+  [[nodiscard]] status sync_dir_locked(const std::string& path, std::source_location where);
+  struct image_ctx;
+  [[nodiscard]] status image_dir(image_ctx& c, const std::string& src, const std::string& dst, bool known);
+  [[nodiscard]] std::string image_file(image_ctx& c, file_id id, const std::string& cur_path);
   [[nodiscard]] error down_error(const char* op) const;
   // Start tracking dir (snapshotting its current entries and their contents
   // as durable) if it is not tracked yet. mu_ held.
@@ -144,6 +222,10 @@ class fault_fs {
   std::uint64_t fail_sync_at_ = 0;  // 0: never
   std::optional<std::uint64_t> space_budget_;
   int write_errno_ = 0;
+  std::shared_ptr<const std::function<void()>> hook_;
+  std::uint64_t ops_ = 0;
+  std::set<std::string> sites_seen_;
+  std::string ignored_site_;
   std::map<int, open_file> fds_;
   std::map<std::uint64_t, file_id> live_ids_;  // inode -> id
   std::set<file_id> dir_ids_;                  // ids that name directories

@@ -5,6 +5,7 @@
 // Lifetime: the FS object must outlive the file.
 #pragma once
 
+#include <source_location>
 #include <string>
 #include <utility>
 
@@ -62,8 +63,12 @@ class basic_file {
   [[nodiscard]] result<std::size_t> pread(void* buf, std::size_t n, std::uint64_t off) const {
     return wrap(fs_->pread(fd_, buf, n, off));
   }
-  [[nodiscard]] status fsync() { return wrap(fs_->fsync(fd_)); }
-  [[nodiscard]] status fdatasync() { return wrap(fs_->fdatasync(fd_)); }
+  [[nodiscard]] status fsync(std::source_location where = std::source_location::current()) {
+    return wrap(fs_->fsync(fd_, where));
+  }
+  [[nodiscard]] status fdatasync(std::source_location where = std::source_location::current()) {
+    return wrap(fs_->fdatasync(fd_, where));
+  }
   [[nodiscard]] status truncate(std::uint64_t size) { return wrap(fs_->ftruncate(fd_, size)); }
   [[nodiscard]] status allocate(std::uint64_t off, std::uint64_t len) {
     return wrap(fs_->fallocate(fd_, off, len));

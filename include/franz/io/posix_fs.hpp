@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,11 @@ class posix_fs {
   [[nodiscard]] status write(int fd, const void* buf, std::size_t n);
   // Reads up to n bytes at off; fewer only at end of file.
   [[nodiscard]] result<std::size_t> pread(int fd, void* buf, std::size_t n, std::uint64_t off);
-  [[nodiscard]] status fsync(int fd);
-  [[nodiscard]] status fdatasync(int fd);
+  // The sync calls take the caller's source location: posix_fs ignores it;
+  // fault_fs uses it to tell sync sites apart (tests drop one site's syncs
+  // to show the power-loss suite notices).
+  [[nodiscard]] status fsync(int fd, std::source_location where = std::source_location::current());
+  [[nodiscard]] status fdatasync(int fd, std::source_location where = std::source_location::current());
   [[nodiscard]] status ftruncate(int fd, std::uint64_t size);
   // Reserves [off, off + len) so later writes (and mmap stores) cannot hit
   // ENOSPC; extends the file size. Falls back to ftruncate where the file
@@ -61,7 +65,8 @@ class posix_fs {
   [[nodiscard]] status mkdir(const std::string& path);
   // Removes an empty directory.
   [[nodiscard]] status rmdir(const std::string& path);
-  [[nodiscard]] status fsync_dir(const std::string& path);
+  [[nodiscard]] status fsync_dir(const std::string& path,
+                                 std::source_location where = std::source_location::current());
   [[nodiscard]] result<path_type> stat(const std::string& path);
   // Names in dir, without "." and "..", unsorted.
   [[nodiscard]] result<std::vector<std::string>> list_dir(const std::string& path);
