@@ -688,6 +688,15 @@ void group_coordinator::leave_group(detail::member_state& ms, bool remain) {
 status group_coordinator::commit(detail::member_state* ms, std::string_view group_id, std::int32_t generation,
                                  const std::map<topic_partition, offset_and_metadata>& offsets, bool durable) {
   FRANZ_TRY(check_group_id(group_id));
+  // A durable commit must never point past durable data: after a power loss
+  // it would skip the records later written at the lost offsets. So the
+  // records below each committed offset are made durable first (no fsync if
+  // they are already). Unknown partitions are left to validate() below.
+  if (durable) {
+    for (const auto& [tp, om] : offsets)
+      if (auto part = broker_->find_partition(tp.topic, tp.partition); part.ok())
+        FRANZ_TRY((*part)->flush_until(om.off));
+  }
   std::pair<std::shared_ptr<detail::partition>, offset> written;
   {
     std::lock_guard l(mu_);
@@ -796,6 +805,14 @@ status group_coordinator::load() {
   // crash lost) must not apply to a topic created later with the name.
   for (auto& [id, g] : groups_)
     std::erase_if(g->offsets, [&](const auto& kv) { return !broker_->find_topic(kv.first.topic).ok(); });
+  // A commit that is not durable (commit.sync.durable=false, async) may
+  // reach the disk while the records below it did not: a power loss then
+  // leaves it past the log end. It is lowered to the log end, so records
+  // written there from now on are delivered, not skipped.
+  for (auto& [id, g] : groups_)
+    for (auto& [tp, om] : g->offsets)
+      if (auto part = broker_->find_partition(tp.topic, tp.partition); part.ok())
+        om.off = std::min(om.off, (*part)->log().log_end_offset());
   // Groups whose offsets were all deleted are gone.
   std::erase_if(groups_, [](const auto& kv) { return kv.second->offsets.empty(); });
   return c->close();

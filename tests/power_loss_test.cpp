@@ -1,1 +1,1028 @@
-// franz — power_loss tests (placeholder; being written).
+// Simulated power loss (doc/reliability.md, test 1).
+//
+// A workload runs against a log (or a broker) on fault_fs. After every
+// mutating file operation — every prefix of the recorded operations — and at
+// the end of every step, fault_fs writes crash images of the data directory:
+// what a power loss at that instant could leave (unsynced data dropped, kept,
+// kept in part, zeroed, garbled or page-scrambled; unsynced creates, renames
+// and unlinks rolled back or kept). Each image is opened on the real file
+// system and checked against a model of what the workload was promised:
+//  - no acknowledged-durable record lost (acknowledged = below the durable
+//    offset that flush, acks=all or truncate_to reported);
+//  - every record returned was written at that offset (none corrupt, none
+//    invented), and offsets are dense from the log start;
+//  - the log start lies between the last durable delete and what the
+//    attempted deletes and retention could have removed;
+//  - committed offsets are values that were committed, not behind the last
+//    durable commit, and not past the log end;
+//  - topics whose creation returned exist; no topic that was never created;
+//  - a second open finds exactly what the first found.
+//
+// Workload steps are a table (step_kind); a new feature (compaction,
+// transactions, readers in other processes) joins as a new step with its
+// model update, and every check and crash state applies to it unchanged.
+//
+// Forms: CI runs every sequence of up to 3 steps for both subjects plus the
+// random workloads (250 per subject, 500 in all; 40 per subject in sanitizer
+// builds); FRANZ_POWER_RANDOM=N sets the random workloads per subject and
+// FRANZ_POWER_VARIANTS=N the random crash images per crash point besides the
+// all-dropped and all-kept ones (long run: .ci/long power).
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include "franz/franz.hpp"
+#include "franz/io/fault_fs.hpp"
+#include "test_util.hpp"
+
+namespace franz::test {
+namespace {
+
+using io::crash_kind;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+#else
+constexpr bool sanitized = false;
+#endif
+
+std::uint64_t env_or(const char* name, std::uint64_t dflt) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : dflt;
+}
+
+struct rng {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  std::int64_t in(std::int64_t lo, std::int64_t hi) {  // [lo, hi]
+    return hi <= lo ? lo : lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
+  }
+};
+
+// --- the model: what a crash may and must leave ------------------------------
+
+struct partition_model {
+  std::map<std::int64_t, std::string> cur;            // the live log, offset -> value
+  std::map<std::int64_t, std::int64_t> ts;            // offset -> timestamp of cur
+  std::map<std::int64_t, std::set<std::string>> may;  // every value a crash may bring back
+  std::map<std::int64_t, std::string> must;           // acknowledged durable, not deleted
+  std::int64_t min_start = 0;                         // durable deletes reached here
+  std::int64_t max_start = 0;                         // attempted deletes could reach here
+};
+
+struct commit_model {
+  std::optional<std::int64_t> durable;  // the last commit_sync that returned
+  std::set<std::int64_t> allowed;       // the durable one and every one tried since
+};
+
+struct model {
+  std::map<std::string, partition_model> parts;  // "topic-partition"
+  std::set<std::string> topics_must, topics_may;
+  std::map<std::string, commit_model> commits;  // "topic-partition" of group g
+};
+
+std::string key_of(std::string_view topic, std::int32_t p) { return fmt::format("{}-{}", topic, p); }
+
+// What an opened image holds, for the twice-opened comparison.
+struct image_state {
+  std::map<std::string, std::int64_t> starts;
+  std::map<std::string, std::vector<std::pair<std::int64_t, std::string>>> records;
+  std::map<std::string, std::int64_t> commits;
+  bool operator==(const image_state&) const = default;
+};
+
+// Checks one partition's recovered records against the model.
+void check_partition(const std::string& name, const partition_model& m, std::int64_t start,
+                     const std::vector<std::pair<std::int64_t, std::string>>& recs, std::vector<std::string>& bad) {
+  if (start < m.min_start || start > std::max(m.max_start, m.min_start))
+    bad.push_back(fmt::format("{}: log start {} outside [{}, {}]", name, start, m.min_start, m.max_start));
+  std::int64_t expect = start;
+  for (const auto& [off, value] : recs) {
+    if (off != expect) {
+      bad.push_back(fmt::format("{}: offset {} where {} was due (offsets not dense)", name, off, expect));
+      return;
+    }
+    ++expect;
+    const auto it = m.may.find(off);
+    if (it == m.may.end() || it->second.count(value) == 0) {
+      bad.push_back(fmt::format("{}: offset {} holds a value never written there ({} bytes)", name, off, value.size()));
+      return;
+    }
+  }
+  for (const auto& [off, value] : m.must) {
+    if (off < start) continue;
+    if (off >= expect) {
+      bad.push_back(fmt::format("{}: acknowledged-durable offset {} lost (log ends at {})", name, off, expect));
+      return;
+    }
+    if (recs[static_cast<std::size_t>(off - start)].second != value) {
+      bad.push_back(fmt::format("{}: acknowledged-durable offset {} changed", name, off));
+      return;
+    }
+  }
+}
+
+// --- workload steps -------------------------------------------------------------
+
+enum class step_kind : std::uint8_t {
+  append_one,
+  append_many,
+  roll,
+  flush,
+  retention,
+  delete_records,
+  commit_offset,
+  truncate,
+  create_topic,
+};
+constexpr std::array all_steps{step_kind::append_one,     step_kind::append_many,   step_kind::roll,
+                               step_kind::flush,          step_kind::retention,     step_kind::delete_records,
+                               step_kind::commit_offset,  step_kind::truncate,      step_kind::create_topic};
+
+const char* step_name(step_kind k) {
+  switch (k) {
+    case step_kind::append_one: return "append 1";
+    case step_kind::append_many: return "append many";
+    case step_kind::roll: return "roll";
+    case step_kind::flush: return "flush";
+    case step_kind::retention: return "retention";
+    case step_kind::delete_records: return "delete records";
+    case step_kind::commit_offset: return "commit offset";
+    case step_kind::truncate: return "truncate";
+    case step_kind::create_topic: return "create topic";
+  }
+  return "?";
+}
+
+constexpr std::int64_t segment_ms = 2000;
+constexpr std::int64_t flush_ms = 500;
+constexpr std::int64_t retention_ms = 8000;
+
+log_config workload_config() {
+  log_config c;
+  c.segment_bytes = 4096;
+  c.segment_index_bytes = 240;  // 20 entries: index files stay small
+  c.index_interval_bytes = 128;
+  c.segment_ms = segment_ms;
+  c.retention_ms = retention_ms;
+  return c;
+}
+
+// A system under test: a storage log, or a broker with topics and a group.
+// Steps run on the test's thread; the op hook may run on franz's threads, so
+// every model change happens under mu and the checks work on a copy.
+class subject {
+ public:
+  virtual ~subject() = default;
+  virtual bool supports(step_kind k) const = 0;
+  // Opens the system and makes its starting state (not checked).
+  virtual void setup() = 0;
+  virtual void run(step_kind k, rng& r) = 0;
+  // Opens the image at root twice and checks it.
+  virtual std::vector<std::string> check_image(const std::string& root, const model& m) = 0;
+  virtual void shut() = 0;
+
+  model snapshot() {
+    std::lock_guard g(mu);
+    return m;
+  }
+
+  std::mutex mu;
+  model m;
+  manual_clock clk{1'700'000'000'000};
+  io::fault_fs fs;
+  std::string root;   // the tree crash images are made of
+  std::string error;  // a step that failed unexpectedly
+
+ protected:
+  std::string next_value(rng& r) {
+    const std::size_t n = static_cast<std::size_t>(r.in(1, 120));
+    std::string v = fmt::format("v{}-", ++seq_);
+    while (v.size() < n) v.push_back(static_cast<char>('a' + r.in(0, 25)));
+    return v;
+  }
+  // Before an append at `off` of value v: a crash from now on may keep it.
+  void may_write(const std::string& part, std::int64_t off, const std::string& v) {
+    std::lock_guard g(mu);
+    m.parts[part].may[off].insert(v);
+  }
+  // After a step: the live log is [start, end) with cur; below durable is acknowledged.
+  void settle(const std::string& part, std::int64_t start, std::int64_t end, std::int64_t durable) {
+    std::lock_guard g(mu);
+    auto& p = m.parts[part];
+    p.cur.erase(p.cur.lower_bound(end), p.cur.end());
+    p.ts.erase(p.ts.lower_bound(end), p.ts.end());
+    p.cur.erase(p.cur.begin(), p.cur.lower_bound(start));
+    p.must.erase(p.must.begin(), p.must.lower_bound(start));
+    for (auto it = p.cur.lower_bound(start); it != p.cur.end() && it->first < durable; ++it)
+      p.must[it->first] = it->second;
+  }
+  // The highest start retention could reach now: the first record not yet expired.
+  std::int64_t retention_reach(const std::string& part, std::int64_t end) {
+    std::lock_guard g(mu);
+    const auto& p = m.parts[part];
+    for (const auto& [off, t] : p.ts)
+      if (t >= clk.now_ms() - retention_ms) return off;
+    return end;
+  }
+  void allow_start(const std::string& part, std::int64_t up_to) {
+    std::lock_guard g(mu);
+    auto& p = m.parts[part];
+    p.max_start = std::max(p.max_start, up_to);
+  }
+
+ private:
+  std::uint64_t seq_ = 0;
+};
+
+// --- subject 1: the storage log -------------------------------------------------
+
+class log_subject final : public subject {
+ public:
+  explicit log_subject(std::string dir) : dir_(std::move(dir)) { root = dir_; }
+
+  bool supports(step_kind k) const override {
+    return k != step_kind::commit_offset && k != step_kind::create_topic;
+  }
+
+  void setup() override {
+    auto l = basic_log<io::fault_fs>::open(dir_ + "/t-0", opts_for(workload_config(), &clk), fs);
+    REQUIRE(l.ok());
+    log_ = std::move(*l);
+    rng r{7};
+    for (int i = 0; i < 12; ++i) REQUIRE(append(r, 1).ok());
+    REQUIRE(log_->flush().ok());
+    after();
+  }
+
+  void run(step_kind k, rng& r) override {
+    clk.advance(r.in(1, 20));
+    status st;
+    switch (k) {
+      case step_kind::append_one:
+        st = append(r, 1);
+        break;
+      case step_kind::append_many:
+        for (int i = 0; i < 3 && st.ok(); ++i) st = append(r, static_cast<int>(r.in(4, 14)));
+        break;
+      case step_kind::roll:
+        st = log_->roll();
+        break;
+      case step_kind::flush:
+        st = log_->flush();
+        break;
+      case step_kind::retention: {
+        clk.advance(retention_ms / 2 + r.in(0, retention_ms));
+        allow_start("t-0", retention_reach("t-0", end()));
+        auto n = log_->enforce_retention();
+        if (!n) st = std::move(n).error();
+        break;
+      }
+      case step_kind::delete_records: {
+        const std::int64_t to = r.in(start(), end());
+        allow_start("t-0", to);
+        auto s = log_->delete_records(offset{to});
+        if (!s) {
+          st = std::move(s).error();
+        } else {
+          std::lock_guard g(mu);
+          auto& p = m.parts["t-0"];
+          p.min_start = std::max(p.min_start, s->value());
+        }
+        break;
+      }
+      case step_kind::truncate: {
+        // truncate_to removes the whole batch holding its target: aim at
+        // an offset whose batch starts at or above the log start.
+        const auto first = batch_starts_.lower_bound(start());
+        if (first == batch_starts_.end() || *first >= end()) break;
+        const std::int64_t to = r.in(*first, end() - 1);
+        const std::int64_t cut = *std::prev(batch_starts_.upper_bound(to));
+        {
+          // Acknowledged records from the cut on are being removed on purpose.
+          std::lock_guard g(mu);
+          auto& p = m.parts["t-0"];
+          p.must.erase(p.must.lower_bound(cut), p.must.end());
+        }
+        st = log_->truncate_to(offset{to});
+        if (st.ok()) {  // durable on return: what was cut can never come back
+          std::lock_guard g(mu);
+          auto& p = m.parts["t-0"];
+          p.may.erase(p.may.lower_bound(end()), p.may.end());
+          batch_starts_.erase(batch_starts_.lower_bound(end()), batch_starts_.end());
+        }
+        break;
+      }
+      default:
+        FAIL("unsupported step");
+    }
+    if (!st.ok() && error.empty()) error = fmt::format("{}: {}", step_name(k), st.error().to_string());
+    after();
+  }
+
+  std::vector<std::string> check_image(const std::string& image, const model& want) override {
+    std::vector<std::string> bad;
+    image_state first;
+    for (int round = 0; round < 2; ++round) {
+      image_state s;
+      {
+        io::fault_fs real;  // passes through to the image's files, without slow real fsyncs
+        auto l = basic_log<io::fault_fs>::open(image + "/t-0", opts_for(workload_config(), &clk), real);
+        if (!l.ok()) {
+          bad.push_back(fmt::format("open #{} failed: {}", round + 1, l.error().to_string()));
+          return bad;
+        }
+        s.starts["t-0"] = (*l)->log_start_offset().value();
+        if (!read_log(**l, s.records["t-0"], bad)) return bad;
+        if (auto c = (*l)->close(); !c.ok()) bad.push_back("close failed: " + c.error().to_string());
+      }
+      if (round == 0) {
+        check_partition("t-0", want.parts.at("t-0"), s.starts["t-0"], s.records["t-0"], bad);
+        first = std::move(s);
+      } else if (!(s == first)) {
+        bad.push_back("a second open found a different log than the first");
+      }
+    }
+    return bad;
+  }
+
+  void shut() override {
+    if (log_) (void)log_->close();
+    log_.reset();
+  }
+
+  template <class Log>
+  static bool read_log(const Log& l, std::vector<std::pair<std::int64_t, std::string>>& out,
+                       std::vector<std::string>& bad) {
+    std::int64_t next = l.log_start_offset().value();
+    while (next < l.log_end_offset().value()) {
+      auto rd = l.read(offset{next}, 1 << 20);
+      if (!rd.ok()) {
+        bad.push_back(fmt::format("read at {} failed: {}", next, rd.error().to_string()));
+        return false;
+      }
+      if (rd->empty()) {
+        bad.push_back(fmt::format("read at {} returned nothing before the log end", next));
+        return false;
+      }
+      auto rr = rd->records();
+      record_view v;
+      while (rr.next(v)) {
+        out.emplace_back(v.off.value(), std::string(v.value));
+        next = v.off.value() + 1;
+      }
+      if (!rr.status().ok()) {
+        bad.push_back("decode failed: " + rr.status().error().to_string());
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  std::int64_t start() const { return log_->log_start_offset().value(); }
+  std::int64_t end() const { return log_->log_end_offset().value(); }
+
+  status append(rng& r, int n) {
+    std::vector<std::string> values;
+    for (int i = 0; i < n; ++i) values.push_back(next_value(r));
+    std::vector<record> recs;
+    for (const auto& v : values) recs.push_back({.value = as_bytes_view(v)});
+    const std::int64_t base = end();
+    for (int i = 0; i < n; ++i) may_write("t-0", base + i, values[static_cast<std::size_t>(i)]);
+    auto info = log_->append(recs);
+    if (!info) return std::move(info).error();
+    batch_starts_.insert(base);
+    std::lock_guard g(mu);
+    auto& p = m.parts["t-0"];
+    for (int i = 0; i < n; ++i) {
+      p.cur[base + i] = values[static_cast<std::size_t>(i)];
+      p.ts[base + i] = clk.now_ms();
+    }
+    return {};
+  }
+  static bytes_view as_bytes_view(const std::string& s) { return bytes_view(s); }
+
+  void after() { settle("t-0", start(), end(), log_->durable_offset().value()); }
+
+  std::string dir_;
+  std::unique_ptr<basic_log<io::fault_fs>> log_;
+  std::set<std::int64_t> batch_starts_;
+};
+
+// --- subject 2: a broker, its topics and a group's offsets -------------------------
+
+class broker_subject final : public subject {
+ public:
+  explicit broker_subject(std::string dir) : dir_(std::move(dir)) { root = dir_; }
+
+  bool supports(step_kind k) const override { return k != step_kind::truncate; }
+
+  broker_options options(const std::string& data_dir) {
+    broker_options o;
+    o.data_dir = data_dir;
+    o.log_defaults = workload_config();
+    o.log_defaults.flush_ms = flush_ms;
+    o.clk = &clk;
+    o.background_maintenance = false;
+    return o;
+  }
+
+  void setup() override {
+    b_ = open_broker(options(dir_ + "/data"), fs);
+    REQUIRE(b_->create_topic("t", 2).ok());
+    {
+      std::lock_guard g(mu);
+      m.topics_must.insert("t");
+    }
+    producer_config pc;
+    pc.linger_ms = 0;
+    pc.acks = ack::leader;
+    auto p = producer::create(*b_, pc);
+    REQUIRE(p.ok());
+    prod_ = std::move(*p);
+    consumer_config cc;
+    cc.group_id = "g";
+    auto c = consumer::create(*b_, cc);
+    REQUIRE(c.ok());
+    cons_ = std::move(*c);
+    rng r{11};
+    REQUIRE(send(r, 10, true).ok());
+    after();
+  }
+
+  void run(step_kind k, rng& r) override {
+    clk.advance(r.in(1, 20));
+    status st;
+    switch (k) {
+      case step_kind::append_one:
+        st = send(r, 1, true);
+        break;
+      case step_kind::append_many:
+        st = send(r, static_cast<int>(r.in(10, 30)), false);
+        break;
+      case step_kind::roll:
+        clk.advance(segment_ms);
+        st = tick();
+        break;
+      case step_kind::flush:
+        clk.advance(flush_ms);
+        st = tick();
+        break;
+      case step_kind::retention:
+        clk.advance(retention_ms / 2 + r.in(0, retention_ms));
+        st = tick();
+        break;
+      case step_kind::delete_records: {
+        const auto [topic, p] = pick(r);
+        const auto d = describe(topic, p);
+        const std::int64_t to = r.in(d.log_start.value(), d.log_end.value());
+        allow_start(key_of(topic, p), to);
+        auto s = b_->delete_records(topic, p, offset{to});
+        if (!s) {
+          st = std::move(s).error();
+        } else {
+          std::lock_guard g(mu);
+          auto& pm = m.parts[key_of(topic, p)];
+          pm.min_start = std::max(pm.min_start, s->value());
+        }
+        break;
+      }
+      case step_kind::commit_offset: {
+        const auto [topic, p] = pick(r);
+        const auto d = describe(topic, p);
+        const std::string key = key_of(topic, p);
+        std::int64_t from = 0;
+        {
+          std::lock_guard g(mu);
+          auto& cm = m.commits[key];
+          if (cm.durable) from = *cm.durable;
+        }
+        const std::int64_t to = r.in(std::min(from, d.log_end.value()), d.log_end.value());
+        {
+          std::lock_guard g(mu);
+          m.commits[key].allowed.insert(to);
+        }
+        st = cons_->commit_sync({{topic_partition{topic, p}, offset_and_metadata{offset{to}}}});
+        if (st.ok()) {
+          std::lock_guard g(mu);
+          auto& cm = m.commits[key];
+          cm.durable = to;
+          cm.allowed = {to};
+        }
+        break;
+      }
+      case step_kind::create_topic: {
+        const std::string name = fmt::format("c{}", topics_.size());
+        {
+          std::lock_guard g(mu);
+          m.topics_may.insert(name);
+        }
+        st = b_->create_topic(name, 1);
+        if (st.ok()) {
+          topics_.push_back(name);
+          std::lock_guard g(mu);
+          m.topics_must.insert(name);
+        }
+        break;
+      }
+      default:
+        FAIL("unsupported step");
+    }
+    if (!st.ok() && error.empty()) error = fmt::format("{}: {}", step_name(k), st.error().to_string());
+    after();
+  }
+
+  std::vector<std::string> check_image(const std::string& image, const model& want) override {
+    std::vector<std::string> bad;
+    image_state first;
+    for (int round = 0; round < 2; ++round) {
+      io::fault_fs real;  // passes through to the image's files, without slow real fsyncs
+      auto b = broker::open(options(image + "/data"), real);
+      if (!b.ok()) {
+        bad.push_back(fmt::format("open #{} failed: {}", round + 1, b.error().to_string()));
+        return bad;
+      }
+      image_state s;
+      const auto names = (*b)->list_topics();
+      for (const auto& t : want.topics_must)
+        if (std::find(names.begin(), names.end(), t) == names.end())
+          bad.push_back(fmt::format("topic {} was created but is gone", t));
+      for (const auto& t : names) {
+        if (want.topics_must.count(t) == 0 && want.topics_may.count(t) == 0)
+          bad.push_back(fmt::format("topic {} was never created", t));
+        auto d = (*b)->describe_topic(t);
+        if (!d.ok()) {
+          bad.push_back("describe failed: " + d.error().to_string());
+          return bad;
+        }
+        for (const auto& pd : d->partitions) {
+          const std::string key = key_of(t, pd.partition);
+          s.starts[key] = pd.log_start.value();
+          if (!read_partition(**b, t, pd, s.records[key], bad)) return bad;
+        }
+      }
+      auto offs = (*b)->groups().list_offsets("g");
+      if (offs.ok()) {
+        for (const auto& [tp, om] : *offs) s.commits[key_of(tp.topic, tp.partition)] = om.off.value();
+      } else if (offs.code() != errc::group_id_not_found) {
+        bad.push_back("list_offsets failed: " + offs.error().to_string());
+      }
+      if (auto c = (*b)->close(); !c.ok()) bad.push_back("close failed: " + c.error().to_string());
+      if (round == 0) {
+        for (const auto& [key, recs] : s.records) {
+          const auto pm = want.parts.find(key);
+          if (pm == want.parts.end()) {
+            if (!recs.empty()) bad.push_back(fmt::format("{}: records in a partition never written", key));
+            continue;
+          }
+          check_partition(key, pm->second, s.starts[key], recs, bad);
+        }
+        for (const auto& [key, cm] : want.commits) {
+          const auto got = s.commits.find(key);
+          if (got == s.commits.end()) {
+            if (cm.durable) bad.push_back(fmt::format("{}: the durable commit {} is gone", key, *cm.durable));
+            continue;
+          }
+          if (cm.allowed.count(got->second) == 0)
+            bad.push_back(fmt::format("{}: committed offset {} was never committed after the last durable one", key,
+                                      got->second));
+          const auto recs = s.records.find(key);
+          const std::int64_t end =
+              recs == s.records.end() ? 0 : s.starts[key] + static_cast<std::int64_t>(recs->second.size());
+          if (got->second > end)
+            bad.push_back(fmt::format("{}: committed offset {} is past the log end {}", key, got->second, end));
+        }
+        for (const auto& [key, off] : s.commits)
+          if (want.commits.count(key) == 0) bad.push_back(fmt::format("{}: commit {} never made", key, off));
+        first = std::move(s);
+      } else if (!(s == first)) {
+        bad.push_back("a second open found a different state than the first");
+      }
+    }
+    return bad;
+  }
+
+  void shut() override {
+    if (cons_) (void)cons_->close();
+    cons_.reset();
+    if (prod_) (void)prod_->close();
+    prod_.reset();
+    if (b_) (void)b_->close();
+    b_.reset();
+  }
+
+ private:
+  static bool read_partition(broker& b, const std::string& t, const partition_description& pd,
+                             std::vector<std::pair<std::int64_t, std::string>>& out, std::vector<std::string>& bad) {
+    if (pd.log_end.value() == pd.log_start.value()) return true;
+    auto c = consumer::create(b, consumer_config{});
+    if (!c.ok()) {
+      bad.push_back("consumer: " + c.error().to_string());
+      return false;
+    }
+    const topic_partition tp{t, pd.partition};
+    if (auto s = (*c)->assign({tp}); !s.ok()) {
+      bad.push_back("assign: " + s.error().to_string());
+      return false;
+    }
+    if (auto s = (*c)->seek(tp, pd.log_start); !s.ok()) {
+      bad.push_back("seek: " + s.error().to_string());
+      return false;
+    }
+    for (int spins = 0; spins < 100000; ++spins) {
+      auto recs = (*c)->poll(std::chrono::milliseconds(0));
+      if (!recs.ok()) {
+        bad.push_back(fmt::format("{}-{}: poll failed: {}", t, pd.partition, recs.error().to_string()));
+        return false;
+      }
+      for (const auto& r : *recs) out.emplace_back(r.off.value(), std::string(r.value));
+      auto pos = (*c)->position(tp);
+      if (pos.ok() && pos->value() >= pd.log_end.value()) return true;
+    }
+    bad.push_back(fmt::format("{}-{}: could not read to the log end {}", t, pd.partition, pd.log_end.value()));
+    return false;
+  }
+
+  std::pair<std::string, std::int32_t> pick(rng& r) {
+    if (topics_.empty() || r.in(0, 2) != 0) return {"t", static_cast<std::int32_t>(r.in(0, 1))};
+    return {topics_[static_cast<std::size_t>(r.in(0, static_cast<std::int64_t>(topics_.size()) - 1))], 0};
+  }
+
+  partition_description describe(const std::string& topic, std::int32_t p) {
+    auto d = b_->describe_topic(topic);
+    REQUIRE(d.ok());
+    return d->partitions.at(static_cast<std::size_t>(p));
+  }
+
+  // Retention may run at any tick: before one, the model allows the log
+  // start to reach whatever has expired by now.
+  status tick() {
+    allow_expired();
+    return b_->tick();
+  }
+
+  void allow_expired() {
+    for (const auto& t : b_->list_topics()) {
+      auto d = b_->describe_topic(t);
+      if (!d.ok()) continue;
+      for (const auto& pd : d->partitions) {
+        const std::string key = key_of(t, pd.partition);
+        allow_start(key, retention_reach(key, pd.log_end.value()));
+      }
+    }
+  }
+
+  // Sends n records (acks=all: each waited for; else acks=1 then flush()).
+  status send(rng& r, int n, bool durable) {
+    std::vector<std::future<result<record_metadata>>> acks;
+    std::vector<std::tuple<std::string, std::int32_t, std::string>> sent;
+    for (int i = 0; i < n; ++i) {
+      const auto [topic, p] = pick(r);
+      const std::string key = key_of(topic, p);
+      std::string v = next_value(r);
+      // A send appends at once (linger.ms=0): its offset is the log end now.
+      may_write(key, describe(topic, p).log_end.value(), v);
+      const producer_record rec{.topic = topic, .partition = p, .value = bytes_view(v)};
+      if (durable) {
+        // acks=all is a producer setting: a second producer for these.
+        if (!durable_prod_) {
+          producer_config pc;
+          pc.linger_ms = 0;
+          auto dp = producer::create(*b_, pc);
+          if (!dp.ok()) return std::move(dp).error();
+          durable_prod_ = std::move(*dp);
+        }
+        acks.push_back(durable_prod_->send_future(rec));
+      } else {
+        auto s = prod_->send(rec);
+        if (!s.ok()) return s;
+      }
+      {
+        std::lock_guard g(mu);
+        auto& pm = m.parts[key];
+        const std::int64_t off = describe(topic, p).log_end.value() - 1;
+        pm.cur[off] = v;
+        pm.ts[off] = clk.now_ms();
+      }
+      sent.emplace_back(topic, p, std::move(v));
+    }
+    for (auto& f : acks) {
+      auto md = f.get();
+      if (!md.ok()) return std::move(md).error();
+    }
+    if (!durable) return prod_->flush();
+    return {};
+  }
+
+  void after() {
+    for (const auto& t : b_->list_topics()) {
+      auto d = b_->describe_topic(t);
+      if (!d.ok()) continue;
+      for (const auto& pd : d->partitions)
+        settle(key_of(t, pd.partition), pd.log_start.value(), pd.log_end.value(), pd.durable.value());
+    }
+  }
+
+  std::string dir_;
+  std::unique_ptr<broker> b_;
+  std::unique_ptr<producer> prod_, durable_prod_;
+  std::unique_ptr<consumer> cons_;
+  std::vector<std::string> topics_;
+};
+
+// --- the harness --------------------------------------------------------------
+
+const char* kind_name(crash_kind k) {
+  switch (k) {
+    case crash_kind::drop: return "unsynced-dropped";
+    case crash_kind::keep: return "all-kept";
+    case crash_kind::prefix: return "prefix";
+    case crash_kind::zeroed: return "zeroed";
+    case crash_kind::garbled: return "garbled";
+    case crash_kind::pages: return "pages";
+    case crash_kind::mixed: return "mixed";
+  }
+  return "?";
+}
+
+// A hash of a directory tree: names and contents.
+std::uint64_t fingerprint(const std::string& dir) {
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) paths.push_back(e.path().string());
+  std::sort(paths.begin(), paths.end());
+  std::string all;
+  for (const auto& p : paths) {
+    all += p.substr(dir.size());
+    all.push_back('\0');
+    if (std::filesystem::is_regular_file(p)) all += read_file(p);
+    all.push_back('\1');
+  }
+  return XXH3_64bits(all.data(), all.size());
+}
+
+std::uint64_t fingerprint(const model& m) {
+  std::string all;
+  for (const auto& [k, p] : m.parts) {
+    all += fmt::format("P{}:{}:{}|", k, p.min_start, p.max_start);
+    for (const auto& [o, vs] : p.may)
+      for (const auto& v : vs) all += fmt::format("m{}={};", o, v);
+    for (const auto& [o, v] : p.must) all += fmt::format("M{}={};", o, v);
+  }
+  for (const auto& t : m.topics_must) all += "T" + t;
+  for (const auto& t : m.topics_may) all += "t" + t;
+  for (const auto& [k, c] : m.commits) {
+    all += fmt::format("C{}:{}", k, c.durable.value_or(-1));
+    for (auto a : c.allowed) all += fmt::format(",{}", a);
+  }
+  return XXH3_64bits(all.data(), all.size());
+}
+
+struct run_stats {
+  std::uint64_t workloads = 0, crash_points = 0, images = 0, checked = 0;
+  std::vector<std::string> failures;
+};
+
+struct harness_options {
+  std::uint64_t random_variants = 2;  // mixed images per crash point, besides drop and keep
+  std::size_t max_failures = 5;
+  bool check = true;          // false: run the steps only (to collect sync sites)
+  std::string ignored_site;  // sensitivity: syncs from this site do nothing
+};
+
+// Runs `steps` on a fresh subject; checks crash images at every operation of
+// the steps from `check_from` on, and after each of those steps.
+// Where workloads and images live: /dev/shm when it is there (the images
+// are opened thousands of times; tmpfs keeps that CPU-bound), else /tmp.
+std::string scratch_base() {
+  static const std::string base = [] {
+    std::error_code ec;
+    if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return std::string("/dev/shm");
+    return std::filesystem::temp_directory_path().string();
+  }();
+  return base;
+}
+
+template <class Subject>
+void run_workload(const std::vector<step_kind>& steps, std::size_t check_from, std::uint64_t seed,
+                  const harness_options& o, run_stats& st, std::set<std::string>* sites = nullptr) {
+  temp_dir d(scratch_base());
+  Subject s(d.sub("live"));
+  std::filesystem::create_directories(s.root);
+  if (!o.ignored_site.empty()) s.fs.ignore_sync_site(o.ignored_site);
+  s.setup();
+  ++st.workloads;
+  const std::string desc = [&] {
+    std::string out;
+    for (auto k : steps) out += fmt::format("{}{}", out.empty() ? "" : ", ", step_name(k));
+    return fmt::format("[{}] seed {}", out, seed);
+  }();
+  std::mutex check_mu;  // the hook may fire on franz's threads
+  std::set<std::uint64_t> seen;
+  std::uint64_t image_no = 0;
+  std::size_t at_step = 0;
+  std::atomic<bool> checking{false};
+  auto check_now = [&] {
+    if (!o.check || !checking.load() || st.failures.size() >= o.max_failures) return;
+    std::lock_guard g(check_mu);
+    const model want = s.snapshot();
+    const std::uint64_t model_fp = fingerprint(want);
+    ++st.crash_points;
+    std::vector<std::pair<crash_kind, std::uint64_t>> kinds{{crash_kind::drop, 0}, {crash_kind::keep, 0}};
+    for (std::uint64_t v = 0; v < o.random_variants; ++v) kinds.emplace_back(crash_kind::mixed, seed * 1000003 + ++image_no);
+    for (const auto& [kind, kseed] : kinds) {
+      const std::string image = d.sub(fmt::format("image-{}", image_no++));
+      ++st.images;
+      if (auto w = s.fs.write_crash_image(s.root, image, kind, kseed); !w.ok()) {
+        st.failures.push_back(fmt::format("{}: crash image failed: {}", desc, w.error().to_string()));
+        return;
+      }
+      // The same bytes judged against the same promises need one check.
+      const std::uint64_t key = fingerprint(image) ^ (model_fp * 0x9e3779b97f4a7c15ULL);
+      if (seen.insert(key).second) {
+        ++st.checked;
+        for (auto& b : s.check_image(image, want))
+          st.failures.push_back(fmt::format("{}: during step {} ({}), {} image: {}", desc, at_step + 1,
+                                            step_name(steps[at_step]), kind_name(kind), b));
+      }
+      std::error_code ec;
+      std::filesystem::remove_all(image, ec);
+    }
+  };
+  s.fs.set_op_hook(check_now);
+  rng r{seed};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    at_step = i;
+    checking = i >= check_from;
+    s.run(steps[i], r);
+    check_now();  // mmap'd stores are no file operation: look after the step too
+    if (!s.error.empty()) {
+      st.failures.push_back(fmt::format("{}: step {} failed: {}", desc, i + 1, s.error));
+      break;
+    }
+  }
+  checking = false;
+  s.fs.set_op_hook({});
+  s.shut();
+  if (sites) {
+    const auto seen_sites = s.fs.sync_sites();
+    sites->insert(seen_sites.begin(), seen_sites.end());
+  }
+}
+
+// Every sequence of 1 to 3 steps the subject supports. Only the last step's
+// crash points are checked: the earlier ones are the shorter sequences'.
+template <class Subject>
+run_stats run_all_sequences(const harness_options& o, std::set<std::string>* sites = nullptr,
+                            bool stop_at_first = false) {
+  run_stats st;
+  std::vector<step_kind> kinds;
+  {
+    temp_dir d;
+    Subject probe(d.sub("probe"));
+    for (auto k : all_steps)
+      if (probe.supports(k)) kinds.push_back(k);
+  }
+  std::vector<std::vector<step_kind>> seqs{{}};
+  std::vector<std::vector<step_kind>> all;
+  for (int len = 1; len <= 3; ++len) {
+    std::vector<std::vector<step_kind>> longer;
+    for (const auto& s : seqs)
+      for (auto k : kinds) {
+        auto n = s;
+        n.push_back(k);
+        longer.push_back(n);
+        all.push_back(n);
+      }
+    seqs = std::move(longer);
+  }
+  std::uint64_t seed = 1;
+  for (const auto& s : all) {
+    run_workload<Subject>(s, s.size() - 1, seed++, o, st, sites);
+    if (stop_at_first && !st.failures.empty()) break;
+  }
+  return st;
+}
+
+template <class Subject>
+run_stats run_random(std::uint64_t count, std::uint64_t first_seed, const harness_options& o,
+                     bool stop_at_first = false) {
+  run_stats st;
+  std::vector<step_kind> kinds;
+  {
+    temp_dir d;
+    Subject probe(d.sub("probe"));
+    for (auto k : all_steps)
+      if (probe.supports(k)) kinds.push_back(k);
+  }
+  for (std::uint64_t i = 0; i < count; ++i) {
+    rng r{first_seed + i};
+    std::vector<step_kind> steps(static_cast<std::size_t>(r.in(4, 12)));
+    for (auto& k : steps) k = kinds[static_cast<std::size_t>(r.in(0, static_cast<std::int64_t>(kinds.size()) - 1))];
+    run_workload<Subject>(steps, 0, first_seed + i, o, st);
+    if (stop_at_first && !st.failures.empty()) break;
+  }
+  return st;
+}
+
+void report(const char* what, const run_stats& st) {
+  std::printf("power loss, %s: %llu workloads, %llu crash points, %llu images, %llu checked, %zu failures\n", what,
+              static_cast<unsigned long long>(st.workloads), static_cast<unsigned long long>(st.crash_points),
+              static_cast<unsigned long long>(st.images), static_cast<unsigned long long>(st.checked),
+              st.failures.size());
+  for (const auto& f : st.failures) UNSCOPED_INFO(f);
+}
+
+harness_options ci_options() {
+  harness_options o;
+  // Sanitizer builds run several times slower: they check the two extreme
+  // images (all unsynced data dropped, all kept) and fewer random workloads.
+  o.random_variants = env_or("FRANZ_POWER_VARIANTS", sanitized ? 0 : 2);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("log: every sequence of up to 3 steps survives a power loss at every file operation",
+          "[reliability][power]") {
+  const auto st = run_all_sequences<log_subject>(ci_options());
+  report("log, sequences", st);
+  CHECK(st.checked > 1000);
+  CHECK(st.failures.empty());
+}
+
+TEST_CASE("broker: every sequence of up to 3 steps survives a power loss at every file operation",
+          "[reliability][power]") {
+  const auto st = run_all_sequences<broker_subject>(ci_options());
+  report("broker, sequences", st);
+  CHECK(st.checked > 1000);
+  CHECK(st.failures.empty());
+}
+
+TEST_CASE("without any one of franz's fsyncs or directory fsyncs, the power-loss suite fails",
+          "[reliability][power][sensitivity]") {
+  if (sanitized) {
+    // It tests the suite, not franz: the release build's run is the proof.
+    WARN("skipped in sanitizer builds (the release build runs it)");
+    return;
+  }
+  // The sync sites the workloads reach, then each one dropped in turn: the
+  // suite (sequences, then random workloads) must catch every one.
+  std::set<std::string> sites;
+  harness_options collect;
+  collect.check = false;
+  (void)run_all_sequences<log_subject>(collect, &sites);
+  (void)run_all_sequences<broker_subject>(collect, &sites);
+  REQUIRE(sites.size() >= 5);
+  for (const auto& site : sites) {
+    harness_options o = ci_options();
+    o.ignored_site = site;
+    o.max_failures = 1;
+    run_stats st = run_all_sequences<log_subject>(o, nullptr, true);
+    if (st.failures.empty()) st = run_all_sequences<broker_subject>(o, nullptr, true);
+    if (st.failures.empty()) st = run_random<log_subject>(50, 1000, o, true);
+    if (st.failures.empty()) st = run_random<broker_subject>(50, 5000, o, true);
+    std::printf("sensitivity: without the sync at %s: %s\n", site.c_str(),
+                st.failures.empty() ? "NOT CAUGHT" : st.failures.front().c_str());
+    INFO("the sync at " << site << " can be removed and the power-loss suite still passes");
+    CHECK_FALSE(st.failures.empty());
+  }
+}
+
+TEST_CASE("random longer workloads survive a power loss at every file operation", "[reliability][power]") {
+  const std::uint64_t n = env_or("FRANZ_POWER_RANDOM", sanitized ? 40 : 250);
+  auto o = ci_options();
+  const auto a = run_random<log_subject>(n, 1000, o);
+  report("log, random", a);
+  CHECK(a.failures.empty());
+  const auto b = run_random<broker_subject>(n, 5000, o);
+  report("broker, random", b);
+  CHECK(b.failures.empty());
+}
+
+}  // namespace franz::test

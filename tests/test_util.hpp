@@ -31,11 +31,13 @@
 
 namespace franz::test {
 
-// A fresh directory under /tmp, removed (with its contents) on scope exit.
+// A fresh directory under /tmp (or under base), removed (with its
+// contents) on scope exit.
 class temp_dir {
  public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "franz-test-XXXXXX").string();
+  temp_dir() : temp_dir(std::filesystem::temp_directory_path().string()) {}
+  explicit temp_dir(const std::string& base) {
+    std::string tmpl = base + "/franz-test-XXXXXX";
     char* p = ::mkdtemp(tmpl.data());
     REQUIRE(p != nullptr);
     path_ = p;
