@@ -144,21 +144,21 @@ status fault_fs::fallocate(int fd, std::uint64_t off, std::uint64_t len) {
   }());
 }
 
-bool fault_fs::ignored(std::source_location where) {
-  std::string site = where.file_name();
+bool fault_fs::ignored(sync_site where) {
+  std::string site = where.file;
   for (const char* root : {"include/franz/", "lib/", "tools/"}) {
     if (const auto at = site.rfind(root); at != std::string::npos) {
       site.erase(0, at);
       break;
     }
   }
-  site = fmt::format("{}:{}", site, where.line());
+  site = fmt::format("{}:{}", site, where.line);
   const bool skip = site == ignored_site_;
   sites_seen_.insert(std::move(site));
   return skip;
 }
 
-status fault_fs::sync(int fd, std::source_location where) {
+status fault_fs::sync(int fd, sync_site where) {
   std::lock_guard g(mu_);
   ++sync_calls_;
   if (down_) return down_error("fsync");
@@ -180,11 +180,11 @@ status fault_fs::sync(int fd, std::source_location where) {
   return {};
 }
 
-status fault_fs::fsync_dir(const std::string& path, std::source_location where) {
+status fault_fs::fsync_dir(const std::string& path, sync_site where) {
   return after_op(sync_dir_locked(path, where));
 }
 
-status fault_fs::sync_dir_locked(const std::string& path, std::source_location where) {
+status fault_fs::sync_dir_locked(const std::string& path, sync_site where) {
   std::lock_guard g(mu_);
   ++sync_calls_;
   if (down_) return down_error("fsync directory");

@@ -94,14 +94,14 @@ result<std::size_t> posix_fs::pread(int fd, void* buf, std::size_t n, std::uint6
   return got;
 }
 
-status posix_fs::fsync(int fd, std::source_location) {
+status posix_fs::fsync(int fd, sync_site) {
   // Never retried: after a failed fsync the kernel may have dropped the
   // dirty pages, so a second fsync "succeeding" proves nothing.
   if (::fsync(fd) != 0) return sys_fd("fsync", fd);
   return {};
 }
 
-status posix_fs::fdatasync(int fd, std::source_location) {
+status posix_fs::fdatasync(int fd, sync_site) {
   if (::fdatasync(fd) != 0) return sys_fd("fdatasync", fd);
   return {};
 }
@@ -156,7 +156,7 @@ status posix_fs::rmdir(const std::string& path) {
   return {};
 }
 
-status posix_fs::fsync_dir(const std::string& path, std::source_location) {
+status posix_fs::fsync_dir(const std::string& path, sync_site) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return sys("open directory", path);
   const int r = ::fsync(fd);

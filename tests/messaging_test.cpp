@@ -268,11 +268,11 @@ class gate {
 // fault_fs whose file syncs take as long as a real disk's.
 class slow_sync_fs : public io::fault_fs {
  public:
-  [[nodiscard]] status fsync(int fd, std::source_location where = std::source_location::current()) {
+  [[nodiscard]] status fsync(int fd, io::sync_site where = io::sync_site::here()) {
     std::this_thread::sleep_for(1ms);
     return io::fault_fs::fsync(fd, where);
   }
-  [[nodiscard]] status fdatasync(int fd, std::source_location where = std::source_location::current()) {
+  [[nodiscard]] status fdatasync(int fd, io::sync_site where = io::sync_site::here()) {
     std::this_thread::sleep_for(1ms);
     return io::fault_fs::fdatasync(fd, where);
   }

@@ -39,7 +39,6 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -136,10 +135,10 @@ class fault_fs {
   [[nodiscard]] result<std::size_t> pread(int fd, void* buf, std::size_t n, std::uint64_t off) {
     return real_.pread(fd, buf, n, off);
   }
-  [[nodiscard]] status fsync(int fd, std::source_location where = std::source_location::current()) {
+  [[nodiscard]] status fsync(int fd, sync_site where = sync_site::here()) {
     return after_op(sync(fd, where));
   }
-  [[nodiscard]] status fdatasync(int fd, std::source_location where = std::source_location::current()) {
+  [[nodiscard]] status fdatasync(int fd, sync_site where = sync_site::here()) {
     return after_op(sync(fd, where));
   }
   [[nodiscard]] status ftruncate(int fd, std::uint64_t size);
@@ -152,7 +151,7 @@ class fault_fs {
   // franz removes only directories it has already renamed out of the way).
   [[nodiscard]] status rmdir(const std::string& path);
   [[nodiscard]] status fsync_dir(const std::string& path,
-                                 std::source_location where = std::source_location::current());
+                                 sync_site where = sync_site::here());
   [[nodiscard]] result<path_type> stat(const std::string& path) { return real_.stat(path); }
   [[nodiscard]] result<std::vector<std::string>> list_dir(const std::string& path) {
     return real_.list_dir(path);
@@ -181,7 +180,7 @@ class fault_fs {
     std::string path;
   };
 
-  [[nodiscard]] status sync(int fd, std::source_location where);
+  [[nodiscard]] status sync(int fd, sync_site where);
   // Counts a mutating call and runs the op hook; returns r.
   template <class R>
   R after_op(R r) {
@@ -195,8 +194,8 @@ class fault_fs {
     return r;
   }
   // Whether a sync from `where` is the ignored site (records it). mu_ held.
-  bool ignored(std::source_location where);
-  [[nodiscard]] status sync_dir_locked(const std::string& path, std::source_location where);
+  bool ignored(sync_site where);
+  [[nodiscard]] status sync_dir_locked(const std::string& path, sync_site where);
   struct image_ctx;
   [[nodiscard]] status image_dir(image_ctx& c, const std::string& src, const std::string& dst, bool known);
   [[nodiscard]] std::string image_file(image_ctx& c, file_id id, const std::string& cur_path);

@@ -5,7 +5,6 @@
 // Lifetime: the FS object must outlive the file.
 #pragma once
 
-#include <source_location>
 #include <string>
 #include <utility>
 
@@ -63,10 +62,10 @@ class basic_file {
   [[nodiscard]] result<std::size_t> pread(void* buf, std::size_t n, std::uint64_t off) const {
     return wrap(fs_->pread(fd_, buf, n, off));
   }
-  [[nodiscard]] status fsync(std::source_location where = std::source_location::current()) {
+  [[nodiscard]] status fsync(sync_site where = sync_site::here()) {
     return wrap(fs_->fsync(fd_, where));
   }
-  [[nodiscard]] status fdatasync(std::source_location where = std::source_location::current()) {
+  [[nodiscard]] status fdatasync(sync_site where = sync_site::here()) {
     return wrap(fs_->fdatasync(fd_, where));
   }
   [[nodiscard]] status truncate(std::uint64_t size) { return wrap(fs_->ftruncate(fd_, size)); }

@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -38,6 +37,17 @@ enum class open_mode : std::uint8_t {
   truncate,          // O_RDWR | O_CREAT | O_TRUNC
 };
 
+// Where a sync call was made: the caller's file and line, taken by a
+// default argument (std::source_location is unusable with clang 14 and
+// libstdc++ 12, which lack __builtin_source_location).
+struct sync_site {
+  const char* file = "";
+  unsigned line = 0;
+  static constexpr sync_site here(const char* f = __builtin_FILE(), unsigned l = __builtin_LINE()) noexcept {
+    return {f, l};
+  }
+};
+
 class posix_fs {
  public:
   // Files are created with mode 0600, directories with 0700 (see mkdir).
@@ -52,8 +62,8 @@ class posix_fs {
   // The sync calls take the caller's source location: posix_fs ignores it;
   // fault_fs uses it to tell sync sites apart (tests drop one site's syncs
   // to show the power-loss suite notices).
-  [[nodiscard]] status fsync(int fd, std::source_location where = std::source_location::current());
-  [[nodiscard]] status fdatasync(int fd, std::source_location where = std::source_location::current());
+  [[nodiscard]] status fsync(int fd, sync_site where = sync_site::here());
+  [[nodiscard]] status fdatasync(int fd, sync_site where = sync_site::here());
   [[nodiscard]] status ftruncate(int fd, std::uint64_t size);
   // Reserves [off, off + len) so later writes (and mmap stores) cannot hit
   // ENOSPC; extends the file size. Falls back to ftruncate where the file
@@ -66,7 +76,7 @@ class posix_fs {
   // Removes an empty directory.
   [[nodiscard]] status rmdir(const std::string& path);
   [[nodiscard]] status fsync_dir(const std::string& path,
-                                 std::source_location where = std::source_location::current());
+                                 sync_site where = sync_site::here());
   [[nodiscard]] result<path_type> stat(const std::string& path);
   // Names in dir, without "." and "..", unsorted.
   [[nodiscard]] result<std::vector<std::string>> list_dir(const std::string& path);

@@ -17,7 +17,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <source_location>
 #include <span>
 #include <string>
 #include <vector>
@@ -101,7 +100,7 @@ class storage_env {
   // mkdir, then fsync the parent (see io::make_dir_durable).
   [[nodiscard]] virtual status make_dir_durable(const std::string& path) = 0;
   [[nodiscard]] virtual status fsync_dir(const std::string& path,
-                                         std::source_location where = std::source_location::current()) = 0;
+                                         io::sync_site where = io::sync_site::here()) = 0;
   [[nodiscard]] virtual result<std::vector<std::string>> list_dir(const std::string& path) = 0;
   [[nodiscard]] virtual status rename(const std::string& from, const std::string& to) = 0;
   // Removes a directory and the files in it (partition directories hold no
@@ -139,7 +138,7 @@ class fs_env final : public storage_env {
   result<io::path_type> stat(const std::string& p) override { return fs_->stat(p); }
   status make_dir_durable(const std::string& p) override { return io::make_dir_durable(*fs_, p); }
   status fsync_dir(const std::string& p,
-                   std::source_location where = std::source_location::current()) override {
+                   io::sync_site where = io::sync_site::here()) override {
     return fs_->fsync_dir(p, where);
   }
   result<std::vector<std::string>> list_dir(const std::string& p) override { return fs_->list_dir(p); }
