@@ -561,12 +561,16 @@ class basic_log {
 
   [[nodiscard]] std::uint64_t size_bytes() const {
     std::uint64_t n = 0;
-    for (const auto& s : *snapshot()) n += s->size();
+    // Keep the snapshot alive: a range-for over *snapshot() destroys the
+    // list before the loop runs, and a concurrent roll frees it.
+    const auto segs = snapshot();
+    for (const auto& s : *segs) n += s->size();
     return n;
   }
   [[nodiscard]] std::vector<segment_info> segments() const {
     std::vector<segment_info> out;
-    for (const auto& s : *snapshot())
+    const auto segs = snapshot();
+    for (const auto& s : *segs)
       out.push_back({offset{s->base_offset()}, offset{s->next_offset()}, s->size(), timestamp{s->max_timestamp()},
                      s->oindex().entries(), s->tindex().entries()});
     return out;
