@@ -12,6 +12,15 @@ namespace {
 // Level 1 (zstd) and the default LZ4 acceleration: franz compresses on the
 // append path, where speed beats the last few percent of ratio.
 constexpr int zstd_level = 1;
+
+// The most a payload byte can expand to. LZ4: a match-length byte of 255
+// adds 255 bytes of output, nothing adds more. zstd: a block yields at most
+// ZSTD_BLOCKSIZE_MAX (128 KiB) and costs at least 4 bytes (an RLE block: a
+// 3-byte header and the byte). A stated length beyond payload * ratio
+// cannot be met, so it is refused before the buffer is allocated: without
+// this, a 6-byte section claiming 256 MiB cost a 256 MiB allocation.
+constexpr std::uint64_t lz4_max_ratio = 255;
+constexpr std::uint64_t zstd_max_ratio = ZSTD_BLOCKSIZE_MAX / 4;
 }  // namespace
 
 std::size_t compressed_bound(compression c, std::size_t n) noexcept {
@@ -49,13 +58,30 @@ result<std::size_t> compress(compression c, std::span<const std::byte> src, std:
 }
 
 status decompress(compression c, std::span<const std::byte> section, std::vector<std::byte>& out) {
+  // Everything a section can be refused for is checked before out grows.
+  if (c != compression::zstd && c != compression::lz4)
+    return make_error(errc::unsupported_compression_type, fmt::format("codec {}", static_cast<int>(c)));
   if (section.size() < format::compressed_prefix_size)
     return make_error(errc::corrupt_message, "compressed section shorter than its length prefix");
   const auto n = format::load_le<std::uint32_t>(section.data());
   if (n > format::max_uncompressed_records_bytes)
     return make_error(errc::corrupt_message, fmt::format("compressed section claims {} bytes", n));
-  out.resize(n);
   const auto payload = section.subspan(format::compressed_prefix_size);
+  const std::uint64_t ratio = c == compression::zstd ? zstd_max_ratio : lz4_max_ratio;
+  if (n > payload.size() * ratio)
+    return make_error(errc::corrupt_message, fmt::format("compressed section claims {} bytes from a {}-byte {} payload",
+                                                         n, payload.size(), compression_name(c)));
+  if (c == compression::zstd) {
+    // One frame (doc/format.md), and the size its header states, if it
+    // states one, is the section's.
+    const std::size_t frame = ZSTD_findFrameCompressedSize(payload.data(), payload.size());
+    if (ZSTD_isError(frame) || frame != payload.size())
+      return make_error(errc::corrupt_message, "zstd payload is not exactly one zstd frame");
+    const unsigned long long stated = ZSTD_getFrameContentSize(payload.data(), payload.size());
+    if (stated == ZSTD_CONTENTSIZE_ERROR || (stated != ZSTD_CONTENTSIZE_UNKNOWN && stated != n))
+      return make_error(errc::corrupt_message, "zstd section does not decompress to its stated length");
+  }
+  out.resize(n);
   switch (c) {
     case compression::zstd: {
       const std::size_t got = ZSTD_decompress(out.data(), n, payload.data(), payload.size());

@@ -1219,3 +1219,173 @@ TEST_CASE("offsets records: every truncation, trailing bytes, unknown versions a
 }
 
 }  // namespace franz
+
+// ---------------------------------------------------------------------------
+// Found by fuzzing (fuzz/README.md). The inputs that found them are kept in
+// fuzz/corpus/<target>/regress-*.
+
+#include <zstd.h>
+
+namespace {
+
+// [u32 LE stated length][payload]: a compressed section by hand.
+bytes section_of(std::uint32_t stated, std::span<const std::byte> payload) {
+  bytes s(format::compressed_prefix_size + payload.size());
+  format::store_le(s.data(), stated);
+  if (!payload.empty()) std::memcpy(s.data() + format::compressed_prefix_size, payload.data(), payload.size());
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("codec: an lz4 section claiming more than 255 bytes per payload byte is CORRUPT_MESSAGE before allocating",
+          "[format]") {
+  // fuzz_batch_decode regress-lz4-claims-256mib-from-1-byte: one payload
+  // byte claimed 256 MiB, and the decoder allocated (and zeroed) all of it.
+  std::vector<std::byte> out;
+  CHECK(codec::decompress(compression::lz4, from_hex("00 00 00 10 00"), out).code() == errc::corrupt_message);
+  CHECK(out.capacity() < (256u << 20));
+  // A real section whose claim exceeds the most its payload can expand to.
+  const std::array<record, 1> recs{{{"k", "v", {}, timestamp{T}}}};
+  const bytes b = compressed_batch(compression::lz4, recs);
+  const auto payload =
+      std::span<const std::byte>(b).subspan(format::batch_header_size + format::compressed_prefix_size);
+  const auto claim = static_cast<std::uint32_t>(payload.size() * 255 + 1);
+  out.clear();
+  out.shrink_to_fit();
+  CHECK(codec::decompress(compression::lz4, section_of(claim, payload), out).code() == errc::corrupt_message);
+  CHECK(out.capacity() < claim);
+}
+
+TEST_CASE("codec: a zstd frame stating a size other than the section's is CORRUPT_MESSAGE before allocating",
+          "[format]") {
+  // fuzz_batch_decode regress-zstd-claims-256mib-from-9-bytes: a 9-byte
+  // frame header claimed 256 MiB.
+  std::vector<std::byte> out;
+  CHECK(codec::decompress(compression::zstd, from_hex("00 00 00 10 28 b5 2f fd 00 00 01 00 00"), out).code() ==
+        errc::corrupt_message);
+  CHECK(out.capacity() < (256u << 20));
+  std::vector<record> recs;
+  const std::string val(100, 'q');
+  for (int i = 0; i < 20; ++i) recs.push_back({"k", val, {}, timestamp{T}});
+  std::size_t raw = 0;
+  const bytes b = compressed_batch(compression::zstd, recs, &raw);
+  const auto payload =
+      std::span<const std::byte>(b).subspan(format::batch_header_size + format::compressed_prefix_size);
+  for (const std::uint32_t claim : {static_cast<std::uint32_t>(raw + 4096), static_cast<std::uint32_t>(raw - 1)}) {
+    INFO("claimed " << claim << ", stated in the frame " << raw);
+    out.clear();
+    out.shrink_to_fit();
+    CHECK(codec::decompress(compression::zstd, section_of(claim, payload), out).code() == errc::corrupt_message);
+    CHECK(out.capacity() < std::max<std::size_t>(claim, 1));
+  }
+}
+
+TEST_CASE("codec: a zstd payload of two frames is CORRUPT_MESSAGE (a section is one frame)", "[format]") {
+  const std::string half(1000, 'h');
+  bytes payload(2 * ZSTD_compressBound(half.size()));
+  std::size_t n = 0;
+  for (int i = 0; i < 2; ++i) {
+    const std::size_t k = ZSTD_compress(payload.data() + n, payload.size() - n, half.data(), half.size(), 1);
+    REQUIRE(!ZSTD_isError(k));
+    n += k;
+  }
+  payload.resize(n);
+  std::vector<std::byte> out;
+  CHECK(codec::decompress(compression::zstd, section_of(2 * 1000, payload), out).code() == errc::corrupt_message);
+}
+
+TEST_CASE("codec: a zstd frame without a stated size decodes, and may claim at most 32768 bytes per payload byte",
+          "[format]") {
+  const std::string data(100000, 'z');
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  REQUIRE(cctx != nullptr);
+  REQUIRE(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0)));
+  bytes payload(ZSTD_compressBound(data.size()));
+  const std::size_t n = ZSTD_compress2(cctx, payload.data(), payload.size(), data.data(), data.size());
+  ZSTD_freeCCtx(cctx);
+  REQUIRE(!ZSTD_isError(n));
+  payload.resize(n);
+  REQUIRE(ZSTD_getFrameContentSize(payload.data(), payload.size()) == ZSTD_CONTENTSIZE_UNKNOWN);
+  std::vector<std::byte> out;
+  REQUIRE(codec::decompress(compression::zstd, section_of(static_cast<std::uint32_t>(data.size()), payload), out).ok());
+  CHECK(as_string(bytes_view(reinterpret_cast<const char*>(out.data()), out.size())) == data);
+  const auto claim = static_cast<std::uint32_t>(payload.size() * 32768 + 1);
+  std::vector<std::byte> out2;
+  CHECK(codec::decompress(compression::zstd, section_of(claim, payload), out2).code() == errc::corrupt_message);
+  CHECK(out2.capacity() < claim);
+}
+
+TEST_CASE("codec: maximally compressible sections still decode under the expansion bounds", "[format]") {
+  const auto c = GENERATE(compression::lz4, compression::zstd);
+  INFO("codec " << codec::compression_name(c));
+  const bytes zeros(4 << 20);
+  bytes section(codec::compressed_bound(c, zeros.size()));
+  const auto n = codec::compress(c, zeros, section.data());
+  REQUIRE(n.ok());
+  section.resize(*n);
+  INFO("ratio " << zeros.size() / (*n - format::compressed_prefix_size));
+  std::vector<std::byte> out;
+  REQUIRE(codec::decompress(c, section, out).ok());
+  CHECK(out == zeros);
+}
+
+TEST_CASE("codec: gzip and snappy sections are UNSUPPORTED_COMPRESSION_TYPE before their stated length is allocated",
+          "[format]") {
+  for (const auto c : {static_cast<compression>(1), static_cast<compression>(2)}) {
+    INFO("codec " << static_cast<int>(c));
+    std::vector<std::byte> out;
+    CHECK(codec::decompress(c, from_hex("00 00 00 10 de ad be ef"), out).code() == errc::unsupported_compression_type);
+    CHECK(out.capacity() < (256u << 20));
+    CHECK(codec::decompress(c, from_hex("de ad"), out).code() == errc::unsupported_compression_type);
+  }
+}
+
+TEST_CASE("batch_view: a batch whose last offset is INT64_MAX has next_offset INT64_MAX, not an overflow", "[format]") {
+  // fuzz_batch_decode regress-next-offset-past-int64-max: batch_reader took
+  // the next expected offset from next_offset() = INT64_MAX + 1.
+  format::batch_params p;
+  p.base_offset = INT64_MAX - 2;
+  const bytes b = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
+  REQUIRE(probe(b).kind == format::batch_probe::ok);
+  const batch_view v(b);
+  CHECK(v.last_offset() == offset{INT64_MAX});
+  CHECK(v.next_offset() == offset{INT64_MAX});
+  batch_reader br(b);
+  batch_view got;
+  CHECK(br.next(got));
+  CHECK(!br.next(got));
+  CHECK(br.status().ok());
+}
+
+TEST_CASE("stored_batch_problem: a batch ending at INT64_MAX cannot be stored (no offset could follow it)",
+          "[format]") {
+  format::batch_params p;
+  p.base_offset = INT64_MAX - 2;
+  const bytes last = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
+  const char* why = format::stored_batch_problem(format::read_header(last.data()));
+  REQUIRE(why != nullptr);
+  CHECK_THAT(why, Catch::Contains("largest offset"));
+  p.base_offset = INT64_MAX - 3;
+  const bytes before = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
+  CHECK(format::stored_batch_problem(format::read_header(before.data())) == nullptr);
+}
+
+TEST_CASE("recovery truncates a segment batch that ends at INT64_MAX instead of overflowing the log end", "[format]") {
+  // fuzz_segment_reader regress-batch-ending-at-int64-max: recovery stored
+  // last + 1 as the segment's next offset.
+  test::temp_dir d;
+  const std::string dir = d.sub("t-0");
+  REQUIRE(std::filesystem::create_directory(dir));
+  format::batch_params p;
+  p.base_offset = INT64_MAX - 2;
+  const bytes b = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
+  test::write_file(dir + "/" + format::segment_file(INT64_MAX - 2, format::log_suffix),
+                   std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+  auto lg = franz::log::open(dir);
+  REQUIRE_OK(lg);
+  CHECK((*lg)->log_end_offset() == offset{INT64_MAX - 2});
+  CHECK((*lg)->log_start_offset() == offset{INT64_MAX - 2});
+  CHECK(!(*lg)->recovery().clean);
+  CHECK_THAT((*lg)->recovery().detail, Catch::Contains("largest offset"));
+}

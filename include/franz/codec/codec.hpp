@@ -24,6 +24,13 @@ namespace franz::codec {
 [[nodiscard]] result<std::size_t> compress(compression c, std::span<const std::byte> src, std::byte* dst);
 
 // Decompresses a compressed section into out (resized to fit).
+// UNSUPPORTED_COMPRESSION_TYPE for a codec other than lz4 and zstd;
+// CORRUPT_MESSAGE for a section shorter than its prefix, a stated length
+// above max_uncompressed_records_bytes or beyond what the payload could
+// expand to, a zstd payload that is not one frame or whose frame states
+// another size, or a payload that does not decompress to exactly the
+// stated length. Refusals before decompression leave out untouched, so a
+// hostile length costs no allocation.
 [[nodiscard]] status decompress(compression c, std::span<const std::byte> section, std::vector<std::byte>& out);
 
 // "none", "lz4", "zstd" (Kafka's compression.type values; also "producer"

@@ -365,12 +365,14 @@ struct probe_result {
 }
 
 // What a batch stored in a segment must also satisfy, beyond probe_batch:
-// at least one record, and a timestamp (the time index and retention rely
-// on it). nullptr if it does; else why not. Recovery and `franz dump` apply
-// it.
+// at least one record, a timestamp (the time index and retention rely on
+// it), and a last offset below INT64_MAX (the log end after it, last + 1,
+// must be an offset). nullptr if it does; else why not. Recovery and
+// `franz dump` apply it. h must have passed probe_batch.
 [[nodiscard]] inline const char* stored_batch_problem(const batch_header& h) noexcept {
   if (h.record_count == 0) return "batch holds no records";
   if (h.max_timestamp < 0) return "batch has no timestamp";
+  if (h.base_offset == INT64_MAX - h.last_offset_delta) return "batch ends at the largest offset; none can follow it";
   return nullptr;
 }
 
@@ -387,7 +389,13 @@ class batch_view {
 
   [[nodiscard]] offset base_offset() const noexcept { return offset{h_.base_offset}; }
   [[nodiscard]] offset last_offset() const noexcept { return offset{h_.base_offset + h_.last_offset_delta}; }
-  [[nodiscard]] offset next_offset() const noexcept { return last_offset() + 1; }
+  // last_offset() + 1; INT64_MAX for a batch that ends at INT64_MAX, which
+  // probe_batch accepts but no offset can follow (stored_batch_problem
+  // keeps such batches out of segments). Never overflows.
+  [[nodiscard]] offset next_offset() const noexcept {
+    const std::int64_t last = last_offset().value();
+    return offset{last == INT64_MAX ? last : last + 1};
+  }
   [[nodiscard]] std::int32_t record_count() const noexcept { return h_.record_count; }
   [[nodiscard]] timestamp first_timestamp() const noexcept { return timestamp{h_.first_timestamp}; }
   [[nodiscard]] timestamp max_timestamp() const noexcept { return timestamp{h_.max_timestamp}; }
