@@ -5,6 +5,7 @@
 // Lifetime: the FS object must outlive the file.
 #pragma once
 
+#include <cerrno>
 #include <string>
 #include <utility>
 
@@ -120,6 +121,15 @@ template <class FS>
   FRANZ_TRY(fs.rename(tmp, path));
   if (replaced) *replaced = true;
   return fs.fsync_dir(dir);
+}
+
+// Whether a failed sync call may have dropped the data it was to make
+// durable, so that the caller must poison what it guards. A directory fsync
+// opens the directory first: EMFILE, ENFILE and ENOMEM come only from that
+// open (fsync(2) never returns them), so nothing was written back or lost
+// and the sync may simply be tried again.
+[[nodiscard]] inline bool sync_may_have_lost_data(const error& e) noexcept {
+  return e.sys_errno != EMFILE && e.sys_errno != ENFILE && e.sys_errno != ENOMEM;
 }
 
 // Creates directory dir (mode 0700) and fsyncs its parent, so the new

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -41,8 +42,10 @@ class basic_index {
   ~basic_index() { (void)release(); }
 
   // Opens (creating if missing) the index at path with room for
-  // max_bytes / Entry::size entries. Existing whole entries are kept;
-  // check() tells whether they can be trusted.
+  // max_bytes / Entry::size entries. Existing whole entries are kept, up to
+  // the last one that is not all zero: an active segment's index file is
+  // preallocated (fallocate, page-sized), so its tail reads as zeros that
+  // are no entries. check() tells whether the entries can be trusted.
   [[nodiscard]] status open(FS& fs, std::string path, std::int64_t max_bytes) {
     auto f = io::basic_file<FS>::open(fs, std::move(path), io::open_mode::create);
     if (!f) return std::move(f).error();
@@ -51,11 +54,14 @@ class basic_index {
     auto size = file_.size();
     if (!size) return std::move(size).error();
     allocated_ = *size;
-    const std::size_t existing = std::min<std::size_t>(*size / Entry::size, max_entries_);
+    std::size_t existing = std::min<std::size_t>(*size / Entry::size, max_entries_);
     const std::size_t map_len = round_up(std::max<std::size_t>(max_entries_ * Entry::size, *size));
     auto m = file_.map(map_len, true);
     if (!m) return std::move(m).error();
     map_ = *m;
+    // Preallocation at most doubles the entries' bytes (reserve_one), so
+    // this walks back over no more zeros than there are entries.
+    while (existing > 0 && all_zero(map_.data + (existing - 1) * Entry::size, Entry::size)) --existing;
     count_.store(existing, std::memory_order_release);
     return {};
   }
@@ -143,18 +149,22 @@ class basic_index {
 
   [[nodiscard]] status sync() { return file_.fdatasync(); }
 
-  // Checks what can be checked without the log: the file holds whole
-  // entries, keys strictly increase, values never decrease, and values
-  // stay below value_limit. A failed check means "rebuild me".
+  // Checks what can be checked without the log: every byte of the file
+  // past the entries is zero (preallocated space, not a torn or damaged
+  // entry), keys and values strictly increase (each entry names a different
+  // batch), and values stay below value_limit. A failed check means
+  // "rebuild me".
   [[nodiscard]] bool check(std::uint64_t file_bytes, std::uint64_t value_limit) const noexcept {
-    if (file_bytes % Entry::size != 0) return false;
     const std::size_t n = entries();
+    const std::uint64_t used = n * Entry::size;
+    if (file_bytes < used || file_bytes > map_.size) return false;
+    if (!all_zero(map_.data + used, static_cast<std::size_t>(file_bytes - used))) return false;
     for (std::size_t i = 0; i < n; ++i) {
       const Entry e = at(i);
       if (e.value() >= value_limit && !(e.value() == 0 && value_limit == 0)) return false;
       if (i > 0) {
         const Entry p = at(i - 1);
-        if (!(p.key() < e.key()) || e.value() < p.value()) return false;
+        if (!(p.key() < e.key()) || !(p.value() < e.value())) return false;
       }
     }
     return true;
@@ -176,6 +186,11 @@ class basic_index {
   static std::size_t page_size() noexcept {
     static const auto p = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     return p;
+  }
+  static bool all_zero(const std::byte* p, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i)
+      if (p[i] != std::byte{0}) return false;
+    return true;
   }
   static std::size_t round_up(std::size_t n) noexcept {
     const std::size_t p = page_size();

@@ -158,6 +158,9 @@ struct segment_info {
   timestamp max_timestamp;
   std::size_t index_entries = 0;
   std::size_t time_index_entries = 0;
+  // A lookup met an index entry that disagrees with the data; the indexes
+  // are rebuilt at close (lookups stay correct meanwhile).
+  bool index_damaged = false;
 };
 
 template <class FS = io::posix_fs>
@@ -342,7 +345,9 @@ class basic_log {
       if (auto st = s->sync(s->sealed()); !st.ok()) return sync_failed(std::move(st));
     }
     if (dir_dirty_) {
-      if (auto st = fs_->fsync_dir(dir_); !st.ok()) return sync_failed(std::move(st));
+      // Out of descriptors, nothing was synced: the next flush tries again.
+      if (auto st = fs_->fsync_dir(dir_); !st.ok())
+        return io::sync_may_have_lost_data(st.error()) ? sync_failed(std::move(st)) : std::move(st).error();
       dir_dirty_ = false;
     }
     synced_from_base_ = active_->base_offset();
@@ -540,11 +545,11 @@ class basic_log {
     auto segs = snapshot();
     for (const auto& s : *segs) {
       if (s->max_timestamp() < ts.value() || s->next_offset() <= start) continue;
-      auto pos = s->position_for_time(ts.value());
-      if (!pos) return std::move(pos).error();
+      const auto [pos, base] = s->position_for_time(ts.value());
       const std::uint64_t size = s->size();
-      record_reader rr(std::span<const std::byte>(s->data() + *pos, size - *pos), offset{start}, true,
-                       s->log_path(), *pos);
+      record_reader rr(std::span<const std::byte>(s->data() + pos, size - pos), offset{start}, true, s->log_path(),
+                       pos);
+      rr.expect(offset{base});
       record_view r;
       while (rr.next(r)) {
         if (r.ts.value() >= ts.value()) return std::optional<time_lookup>(time_lookup{r.off, r.ts});
@@ -572,7 +577,7 @@ class basic_log {
     const auto segs = snapshot();
     for (const auto& s : *segs)
       out.push_back({offset{s->base_offset()}, offset{s->next_offset()}, s->size(), timestamp{s->max_timestamp()},
-                     s->oindex().entries(), s->tindex().entries()});
+                     s->oindex().entries(), s->tindex().entries(), s->index_damaged()});
     return out;
   }
   [[nodiscard]] const recovery_report& recovery() const noexcept { return report_; }
@@ -610,29 +615,38 @@ class basic_log {
     // Retention may have deleted f's segment after the start was loaded.
     if (segs->empty() || f < segs->front()->base_offset())
       return make_error(errc::offset_out_of_range, fmt::format("offset {} was deleted by retention", f));
-    for (std::size_t i = index_of_segment(*segs, f); i < segs->size(); ++i) {
-      const auto& s = (*segs)[i];
-      const std::uint64_t size = s->size();
-      FRANZ_ASSIGN_OR_RETURN(const std::uint64_t pos, s->position_of(f));
-      if (pos >= size) continue;  // f lies past this segment's batches
-      std::uint64_t p = pos;
-      while (p < size) {
-        FRANZ_ASSIGN_OR_RETURN(const std::uint64_t n, s->batch_size_at(p, size));
-        const auto h = format::read_header(s->data() + p);
-        if (h.base_offset + h.last_offset_delta >= limit) break;
-        if ((p > pos || !at_least_one) && p + n - pos > max_bytes) break;
-        p += n;
-      }
-      // Keep resident memory flat for readers streaming through the log: drop
-      // what this read leaves behind, and the previous segment once the
-      // reader is well into this one.
-      if (bounded_residency_) {
-        s->drop_passed(pos, p);
-        if (i > 0 && pos < segment::drop_keep && p >= segment::drop_keep) (*segs)[i - 1]->drop_all();
-      }
-      return location{s, pos, static_cast<std::size_t>(p - pos)};
+    const std::size_t i = index_of_segment(*segs, f);
+    const auto& s = (*segs)[i];
+    const std::uint64_t size = s->size();
+    FRANZ_ASSIGN_OR_RETURN(const std::uint64_t pos, s->position_of(f));
+    // s holds f (the last segment with base <= f, and f is below the log
+    // end, so its batch is published): a walk that does not find f met
+    // damage, a length that skipped batches. Reading the next segment
+    // instead would hand out later offsets as if they were f.
+    if (pos >= size) return s->missing_offset(f);
+    std::uint64_t p = pos, prev = pos;
+    while (p < size) {
+      auto n = s->batch_size_at(p, size);
+      if (!n) return s->blame(prev, p, std::move(n).error());
+      const auto h = format::read_header(s->data() + p);
+      // The batch holding f was published whole before `end` was loaded, so
+      // it ends below it. One that claims more has a damaged header; leaving
+      // it out (as a batch past the limit is) would return nothing, forever.
+      if (p == pos && h.base_offset + h.last_offset_delta >= end)
+        return s->bad_header(p, "last offset past the log end");
+      if (h.base_offset + h.last_offset_delta >= limit) break;
+      if ((p > pos || !at_least_one) && p + *n - pos > max_bytes) break;
+      prev = p;
+      p += *n;
     }
-    return location{};
+    // Keep resident memory flat for readers streaming through the log: drop
+    // what this read leaves behind, and the previous segment once the
+    // reader is well into this one.
+    if (bounded_residency_) {
+      s->drop_passed(pos, p);
+      if (i > 0 && pos < segment::drop_keep && p >= segment::drop_keep) (*segs)[i - 1]->drop_all();
+    }
+    return location{s, pos, static_cast<std::size_t>(p - pos)};
   }
 
   [[nodiscard]] std::shared_ptr<const segment_list> snapshot() const {
@@ -824,6 +838,13 @@ class basic_log {
   [[nodiscard]] status flush_for_close() {
     if (!active_) return {};
     FRANZ_TRY(active_->seal());
+    // Indexes a lookup found damaged are rebuilt here, where no reader can
+    // use them (rebuilding under readers would race their lookups), rather
+    // than on open, which does not read the data under trusted indexes.
+    // rebuild_indexes syncs what it rewrote.
+    const auto segs = snapshot();
+    for (const auto& s : *segs)
+      if (s->index_damaged()) FRANZ_TRY(s->rebuild_indexes(cfg_));
     dir_dirty_ = true;  // force the sync pass even if nothing new was appended
     FRANZ_TRY(flush_locked());
     const std::int64_t end = log_end_.load();
@@ -955,20 +976,24 @@ class basic_log {
       // is lost data, not a hole to step over.
       const bool starts_right = i == 0 || s->base_offset() == expected;
       if (trusted) {
-        bool ok = false;
+        trust t = trust::damaged;
         if (indexes_present[i]) {
-          FRANZ_ASSIGN_OR_RETURN(ok, s->load_trusted(cfg_));
-          if (ok && last && s->next_offset() != rp) ok = false;
-          if (ok && !last && s->next_offset() != next_base) ok = false;
+          FRANZ_ASSIGN_OR_RETURN(t, s->load_trusted(cfg_));
+          if (t == trust::trusted && last && s->next_offset() != rp) t = trust::damaged;
+          if (t == trust::trusted && !last && s->next_offset() != next_base) t = trust::damaged;
         }
-        if (ok && starts_right) {
+        if (t == trust::trusted && starts_right) {
           if (!last) s->mark_sealed();
           expected = s->next_offset();
           continue;
         }
-        ++report_.indexes_rebuilt;
+        // An unsealed segment (active at a crash) is validated like one past
+        // the recovery point: nothing was found wrong with it.
+        if (t != trust::unsealed || !last) {
+          ++report_.indexes_rebuilt;
+          report_.clean = false;
+        }
         rebuilt_from = std::min(rebuilt_from, s->base_offset());
-        report_.clean = false;
       }
       ++report_.segments_validated;
       FRANZ_ASSIGN_OR_RETURN(segment_scan scan, s->recover(cfg_));

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -37,31 +39,44 @@ class batch_reader {
     if (pos_ >= data_.size() || !status_.ok()) return false;
     const auto p = format::probe_batch(data_.data() + pos_, data_.size() - pos_, verify_);
     if (p.kind != format::batch_probe::ok) {
-      status_ = make_error(errc::corrupt_message,
-                           fmt::format("{} at byte {}: {}", source_.empty() ? "batch data" : source_,
-                                       base_pos_ + pos_, p.kind == format::batch_probe::end ? "zeroed batch" : p.why));
+      status_ = corrupt_at(pos_, p.kind == format::batch_probe::end ? "zeroed batch" : p.why);
       return false;
     }
     out = batch_view(data_.subspan(pos_, p.size));
     // Offsets are dense within a read: base_offset lies outside the
     // checksum, so continuity is what vouches for it.
     if (expected_ >= 0 && out.base_offset().value() != expected_) {
-      status_ = make_error(errc::corrupt_message,
-                           fmt::format("{} at byte {}: batch base offset {} where {} was expected",
-                                       source_.empty() ? "batch data" : source_, base_pos_ + pos_,
-                                       out.base_offset().value(), expected_));
+      status_ = corrupt_at(pos_, fmt::format("batch base offset {} where {} was expected", out.base_offset().value(),
+                                             expected_));
       return false;
     }
     expected_ = out.next_offset().value();
+    last_pos_ = pos_;
     pos_ += p.size;
     return true;
   }
 
   [[nodiscard]] const franz::status& status() const noexcept { return status_; }
 
+  // Requires the first batch to start at `base` (later ones follow from
+  // it). For readers that start at a position they have not walked to: a
+  // batch's base offset lies outside its checksum.
+  void expect(offset base) noexcept { expected_ = base.value(); }
+
+  // CORRUPT_MESSAGE naming the source and the byte position of the batch
+  // that starts at `at` in this reader's data (the last one next() returned:
+  // last_position()).
+  [[nodiscard]] error corrupt_at(std::size_t at, std::string_view why) const {
+    return make_error(errc::corrupt_message,
+                      fmt::format("{} at byte {}: {}", source_.empty() ? "batch data" : source_, base_pos_ + at, why));
+  }
+  // Where in data the batch next() returned last starts.
+  [[nodiscard]] std::size_t last_position() const noexcept { return last_pos_; }
+
  private:
   std::span<const std::byte> data_;
   std::size_t pos_ = 0;
+  std::size_t last_pos_ = 0;
   std::int64_t expected_ = -1;
   bool verify_ = true;
   std::string_view source_;
@@ -94,8 +109,9 @@ class record_reader {
           return true;
         }
         if (dec_->failed()) {
-          status_ = make_error(errc::corrupt_message,
-                               fmt::format("batch at offset {}: {}", batch_.base_offset().value(), dec_->why()));
+          const std::int64_t base = batch_.base_offset().value();
+          status_ = batches_.corrupt_at(batches_.last_position(),
+                                        fmt::format("batch at offset {}: {}", base, dec_->why()));
           return false;
         }
         dec_.reset();
@@ -109,7 +125,11 @@ class record_reader {
       auto section = batch_.records_section();
       if (batch_.codec() != compression::none) {
         if (auto s = codec::decompress(batch_.codec(), section, buffer_); !s.ok()) {
-          status_ = std::move(s);
+          // Name the file and byte, keeping the codec's code (a codec
+          // franz cannot decode is UNSUPPORTED_COMPRESSION_TYPE, not damage).
+          auto e = batches_.corrupt_at(batches_.last_position(), s.error().message);
+          e.code = s.code();
+          status_ = std::move(e);
           return false;
         }
         section = buffer_;
@@ -117,6 +137,9 @@ class record_reader {
       dec_.emplace(batch_, section);
     }
   }
+
+  // See batch_reader::expect.
+  void expect(offset base) noexcept { batches_.expect(base); }
 
   // The batch the last record came from.
   [[nodiscard]] const batch_view& batch() const noexcept { return batch_; }

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -40,6 +41,13 @@
 #include "franz/storage/index.hpp"
 
 namespace franz {
+
+// What load_trusted found.
+enum class trust : std::uint8_t {
+  trusted,   // indexes loaded; the segment's end found
+  damaged,   // the indexes disagree with themselves or the data: rebuild
+  unsealed,  // the segment was active at a crash (never trimmed): validate it
+};
 
 // How a recovery walk over a segment ended.
 struct segment_scan {
@@ -176,22 +184,30 @@ class basic_segment {
 
   // Position of the first batch whose last offset is >= target, or size()
   // if there is none. Starts from the offset index; walks headers only.
+  //
+  // Index entries are checked where they are used, not on open (a clean
+  // open reads no index entry's batch): the entry's batch must lie below
+  // size() and start at the entry's offset (walk_to checks the first
+  // header it reads). An entry that fails is damage: the answer comes from
+  // a walk from position 0, which does not depend on the index, and the
+  // index is marked damaged (rebuilt at close, see rebuild_indexes).
   [[nodiscard]] result<std::uint64_t> position_of(std::int64_t target) const {
     const std::uint64_t limit = size();
-    std::uint64_t pos = 0;
-    std::int64_t at = base_;
     if (target > base_) {
       const std::int64_t rel = std::min<std::int64_t>(target - base_, UINT32_MAX);
       if (auto e = oidx_.floor(static_cast<std::uint32_t>(rel))) {
-        pos = e->position;
-        at = base_ + e->relative_offset;
+        if (e->position > 0 && e->position < limit) {
+          auto r = walk_to(e->position, base_ + e->relative_offset, target, limit);
+          if (r) return r;
+        }
+        auto r = walk_to(0, base_, target, limit);
+        // Only an index that led astray while the data walks fine is the
+        // index's fault; damaged data is reported as such.
+        if (r) note_index_damage();
+        return r;
       }
     }
-    auto r = walk_to(pos, at, target, limit);
-    // A damaged index entry can point into the middle of a batch; the full
-    // walk from 0 does not depend on the index.
-    if (!r && pos != 0) r = walk_to(0, base_, target, limit);
-    return r;
+    return walk_to(0, base_, target, limit);
   }
 
   // The batch header at pos (which is < size() and a batch start), checked
@@ -208,13 +224,60 @@ class basic_segment {
 
   // Where to start looking for the first record with timestamp >= ts: the
   // position of a batch at or before it (never after).
-  [[nodiscard]] result<std::uint64_t> position_for_time(std::int64_t ts) const {
-    // Entries are (T, R): every record at offset <= base + R has a
-    // timestamp <= T. So with T < ts the answer lies beyond base + R.
+  //
+  // Entries are (T, R): every record at offset <= base + R has a timestamp
+  // <= T. So with T < ts the answer lies beyond base + R. A damaged T that
+  // is too small, or R too large, would skip the answer, so the entry used
+  // is checked first (check_time_entry); one that fails marks the index
+  // damaged and the search starts at position 0.
+  //
+  // Returns the position and the base offset of the batch there, which the
+  // caller's reader must check (expect): base offsets are outside the
+  // checksum.
+  [[nodiscard]] std::pair<std::uint64_t, std::int64_t> position_for_time(std::int64_t ts) const {
+    const std::pair<std::uint64_t, std::int64_t> start{0, base_};
     const std::size_t below = tidx_.count_below(ts);
-    if (below == 0) return std::uint64_t{0};
+    if (below == 0) return start;
     const auto e = tidx_.at(below - 1);
-    return position_of(base_ + static_cast<std::int64_t>(e.relative_offset) + 1);
+    const std::int64_t from = below >= 2 ? std::int64_t{tidx_.at(below - 2).relative_offset} + 1 : 0;
+    const auto c = check_time_entry(e, base_ + from);
+    // No verdict (damaged data in the way): the reader's walk from 0 meets
+    // the damage and names it.
+    if (c.v == time_check::verdict::no_verdict) return start;
+    if (c.v == time_check::verdict::damaged) {
+      note_index_damage();
+      return start;
+    }
+    return {c.pos, base_ + std::int64_t{e.relative_offset} + 1};
+  }
+
+  // Whether a lookup found an index entry that disagrees with the data.
+  // The index then stays usable (every lookup checks the entry it uses) and
+  // is rebuilt by rebuild_indexes at close.
+  [[nodiscard]] bool index_damaged() const noexcept { return index_damaged_.load(std::memory_order_relaxed); }
+  void note_index_damage() const noexcept { index_damaged_.store(true, std::memory_order_relaxed); }
+
+  // Rebuilds both indexes from the data after a lookup found them damaged.
+  // Writer-serialized, and no reader may use the segment (close). The data,
+  // size and offsets do not change: if the walk stops before the end (the
+  // data is damaged too), the indexes cover the valid prefix only, which
+  // the next open's checks (an entry missing where one was due) reject, so
+  // that open validates the segment and names the damage.
+  [[nodiscard]] status rebuild_indexes(const log_config& cfg) {
+    const std::uint64_t old_size = size();
+    const std::int64_t old_next = next_offset();
+    const std::int64_t old_max = max_timestamp();
+    const bool was_sealed = sealed_;
+    FRANZ_ASSIGN_OR_RETURN(const segment_scan scan, recover(cfg));
+    if (scan.valid_bytes != old_size || scan.next_offset != old_next) {
+      size_.store(old_size, std::memory_order_release);
+      next_offset_.store(old_next, std::memory_order_relaxed);
+      max_ts_.store(old_max, std::memory_order_relaxed);
+    } else {
+      index_damaged_.store(false, std::memory_order_relaxed);
+    }
+    if (was_sealed) FRANZ_TRY(seal());
+    return sync(true);
   }
 
   // Walks every batch from position 0 with full validation (checksum,
@@ -266,18 +329,22 @@ class basic_segment {
     return s;
   }
 
-  // Trusts the indexes of a segment below the recovery point: checks them
-  // and finds the end by walking from the last offset-index entry. Returns
-  // false when they cannot be trusted and the segment needs recover():
+  // Trusts the indexes of a sealed segment below the recovery point: checks
+  // them and finds the end by walking from the last offset-index entry.
+  // Returns damaged when they cannot be trusted and the segment needs
+  // recover():
   // entries out of order or past the data, or missing — no entry where
-  // one was due in the walked tail (a short index), no final time entry.
-  [[nodiscard]] result<bool> load_trusted(const log_config& cfg) {
+  // one was due in the walked tail (a short index), no final time entry —
+  // or the two indexes disagree (indexes_agree). These checks read only
+  // the index files and the walked tail; entries in the middle are checked
+  // by the lookups that use them (position_of, position_for_time).
+  [[nodiscard]] result<trust> load_trusted(const log_config& cfg) {
     auto file_size = log_.size();
     if (!file_size) return std::move(file_size).error();
     auto oi = oidx_.file_size();
     auto ti = tidx_.file_size();
-    if (!oi || !ti) return false;
-    if (!oidx_.check(*oi, *file_size) || !tidx_.check(*ti, UINT32_MAX)) return false;
+    if (!oi || !ti) return trust::damaged;
+    if (!oidx_.check(*oi, *file_size) || !tidx_.check(*ti, UINT32_MAX)) return trust::damaged;
     std::uint64_t pos = 0;
     std::int64_t next = base_;
     if (auto e = oidx_.last()) {
@@ -291,27 +358,39 @@ class basic_segment {
     while (true) {
       const auto p = format::probe_batch(map_.data + pos, limit - pos, /*verify_checksum=*/false);
       if (p.kind == format::batch_probe::end) break;
-      if (p.kind != format::batch_probe::ok) return false;
+      if (p.kind != format::batch_probe::ok) return trust::damaged;
       const auto h = format::read_header(map_.data + pos);
-      if (h.base_offset != next) return false;
+      if (h.base_offset != next) return trust::damaged;
       // An entry was due here and is missing (unless the index is full).
       if (since > static_cast<std::uint64_t>(cfg.index_interval_bytes) && !oidx_.full() && !tidx_.full(1))
-        return false;
+        return trust::damaged;
       since += p.size;
       next = h.base_offset + h.last_offset_delta + 1;
       walked_max_ts = std::max(walked_max_ts, h.max_timestamp);
       pos += p.size;
     }
+    // seal() trims the .log to its data; bytes past it (preallocated space)
+    // mean the segment was active when the process died. Its indexes were
+    // never fsynced (flush syncs only the active segment's data), so a
+    // power loss may have left them stale: a lost time entry would make
+    // max_timestamp too small and time lookups skip the segment.
+    if (pos < limit) return trust::unsealed;
     const auto t = tidx_.last();
-    if (pos > 0 && (!t || walked_max_ts > t->timestamp)) return false;  // the final time entry is missing
-    if (t && static_cast<std::int64_t>(t->relative_offset) + base_ >= next) return false;
+    if (pos > 0 && (!t || walked_max_ts > t->timestamp)) return trust::damaged;  // the final time entry is missing
+    if (t && static_cast<std::int64_t>(t->relative_offset) + base_ >= next) return trust::damaged;
+    // A final time entry that ends the segment was added by seal() because
+    // the walked tail raised the maximum (index points before it did not,
+    // or they would hold it): its timestamp is the tail's maximum.
+    if (t && static_cast<std::int64_t>(t->relative_offset) + base_ == next - 1 && t->timestamp != walked_max_ts)
+      return trust::damaged;
+    if (!indexes_agree(next)) return trust::damaged;
     next_offset_.store(next, std::memory_order_relaxed);
     max_ts_.store(t ? t->timestamp : -1, std::memory_order_relaxed);
     bytes_since_index_ = pos - from;
     allocated_ = *file_size;
     roll_start_ms_ = pos > 0 ? format::read_header(map_.data).max_timestamp : 0;
     size_.store(pos, std::memory_order_release);
-    return true;
+    return trust::trusted;
   }
 
   // Removes every batch holding an offset >= target (zeroing the bytes and
@@ -334,8 +413,12 @@ class basic_segment {
     size_.store(*pos, std::memory_order_release);
     std::memset(map_.data + *pos, 0, old - *pos);
     oidx_.truncate_to(oidx_.count_below(static_cast<std::uint32_t>(next - base_)));
+    // A time entry ending right at the new end goes too: it belonged to the
+    // index point at `next`, whose offset entry went. The next append (an
+    // index point again) or seal() adds the same entry back, so the index
+    // stays what a rebuild produces (see indexes_agree).
     std::size_t keep = tidx_.entries();
-    while (keep > 0 && base_ + static_cast<std::int64_t>(tidx_.at(keep - 1).relative_offset) >= next) --keep;
+    while (keep > 0 && base_ + static_cast<std::int64_t>(tidx_.at(keep - 1).relative_offset) >= next - 1) --keep;
     tidx_.truncate_to(keep);
     next_offset_.store(next, std::memory_order_relaxed);
     max_ts_.store(max_ts, std::memory_order_relaxed);
@@ -397,6 +480,38 @@ class basic_segment {
 
   [[nodiscard]] error corrupt_at(std::uint64_t pos, std::string_view why) const {
     return make_error(errc::corrupt_message, fmt::format("{} at byte {}: {}", log_.path(), pos, why));
+  }
+
+  // A walk over batch headers (which trusts each length) met damage at pos,
+  // coming from the batch at prev. If prev's checksum fails, its length is
+  // what led the walk astray: name prev, the batch at fault. Else e.
+  [[nodiscard]] error blame(std::uint64_t prev, std::uint64_t pos, error e) const {
+    if (prev >= pos) return e;
+    const std::uint64_t limit = size();
+    if (prev >= limit) return e;
+    const auto p = format::probe_batch(map_.data + prev, limit - prev);
+    if (p.kind != format::batch_probe::ok) return corrupt_at(prev, p.why);
+    return e;
+  }
+
+  // CORRUPT_MESSAGE for the batch at pos, whose header fields cannot be
+  // right: its checksum's verdict if that fails, else why.
+  [[nodiscard]] error bad_header(std::uint64_t pos, std::string_view why) const {
+    const std::uint64_t limit = size();
+    if (pos < limit) {
+      const auto p = format::probe_batch(map_.data + pos, limit - pos);
+      if (p.kind != format::batch_probe::ok) return corrupt_at(pos, p.why);
+    }
+    return corrupt_at(pos, why);
+  }
+
+  // CORRUPT_MESSAGE for an offset below the segment's end that no batch
+  // holds: a damaged length made a header walk skip batches. Names the
+  // first batch whose checksum fails.
+  [[nodiscard]] error missing_offset(std::int64_t off) const {
+    auto s = verify_checksums(0, size(), size());
+    if (!s.ok()) return std::move(s).error();
+    return corrupt_at(0, fmt::format("no batch holds offset {}", off));
   }
 
  private:
@@ -462,6 +577,104 @@ class basic_segment {
   std::int64_t roll_start_ms_ = 0;
   bool sealed_ = false;
   bool deleted_ = false;
+  // Set by any reader whose lookup met a damaged entry (see position_of).
+  mutable std::atomic<bool> index_damaged_{false};
+
+  // The structure both indexes share, checked on open: entries are added
+  // together at index points (an offset entry at a batch base K, and a time
+  // entry ending at K - 1 if the maximum timestamp grew), plus a final time
+  // entry ending the segment at seal. So the first offset entry is never
+  // at position 0 (the first batch is no index point), and every time
+  // entry ends right before an offset entry's batch, or (the last one) at
+  // the segment's end. next: the segment's next offset.
+  [[nodiscard]] bool indexes_agree(std::int64_t next) const noexcept {
+    const std::size_t no = oidx_.entries(), nt = tidx_.entries();
+    if (no > 0 && (oidx_.at(0).relative_offset == 0 || oidx_.at(0).position == 0)) return false;
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < nt; ++j) {
+      const std::int64_t key = std::int64_t{tidx_.at(j).relative_offset} + 1;
+      if (j + 1 == nt && base_ + key == next) break;
+      while (k < no && std::int64_t{oidx_.at(k).relative_offset} < key) ++k;
+      if (k == no || std::int64_t{oidx_.at(k).relative_offset} != key) return false;
+    }
+    return true;
+  }
+
+  // What check_time_entry concluded.
+  struct time_check {
+    enum class verdict : std::uint8_t {
+      ok,          // the entry holds; pos is where the batches after it start
+      damaged,     // the entry disagrees with intact data: index damage
+      no_verdict,  // damaged data, or a batch not yet published, in the way
+    };
+    verdict v = verdict::no_verdict;
+    std::uint64_t pos = 0;
+  };
+
+  // Checks the time entry e against the data: the batches from offset
+  // `from` (the previous entry's end + 1; the segment base for the first
+  // entry) end exactly at e's offset, and their largest timestamp is e's.
+  // That holds for every entry the writer adds: it adds one only when the
+  // maximum grew, so the growth lies after the previous entry. Walks
+  // headers only: about index.interval.bytes of them, plus the header of
+  // the batch after the entry, where the caller's reader starts (a damaged
+  // length would start it inside a batch).
+  [[nodiscard]] time_check check_time_entry(format::time_entry e, std::int64_t from) const {
+    using verdict = typename time_check::verdict;
+    const std::int64_t last = base_ + std::int64_t{e.relative_offset};
+    if (from > last) return {verdict::damaged};
+    auto landing = position_of(from);
+    const std::uint64_t limit = size();
+    if (!landing || *landing >= limit) return {};
+    const std::uint64_t start = *landing;
+    std::uint64_t pos = start;
+    std::int64_t expected = from, max_ts = -1;
+    bool mismatch = false;
+    while (pos < limit) {
+      auto n = batch_size_at(pos, limit);
+      if (!n) return {};
+      const auto h = format::read_header(map_.data + pos);
+      if (h.base_offset != expected) {
+        // position_of lands on the batch holding `from`, having checked the
+        // offsets on the way: if it does not start there, `from` is no
+        // batch start (unless that batch's header is damaged: see below).
+        // Later, the offsets are not dense: damaged data.
+        if (pos != start) return {};
+        mismatch = true;
+        break;
+      }
+      if (expected == last + 1 || h.last_offset_delta < 0) break;
+      max_ts = std::max(max_ts, h.max_timestamp);
+      expected = h.base_offset + h.last_offset_delta + 1;
+      pos += *n;
+      if (expected > last + 1) break;
+    }
+    if (!mismatch) {
+      // Ran out of data before the entry's end, or ended at `limit` where
+      // the segment does not (a length that skipped batches, or batches
+      // published after `limit` was loaded): no verdict on the entry.
+      if (expected <= last) return {};
+      if (pos == limit && expected == last + 1 && next_offset() != expected) return {};
+      mismatch = expected != last + 1 || max_ts != e.timestamp;
+    }
+    if (mismatch) {
+      // The walk read headers only: a damaged batch on the way (its fields
+      // past the base offset are checksummed) is the data's fault.
+      if (!verify_checksums(start, std::min(pos + 1, limit), limit).ok()) return {};
+      return {verdict::damaged};
+    }
+    return {verdict::ok, pos};
+  }
+
+  // CORRUPT_MESSAGE for the first batch in [from, to) whose checksum fails.
+  [[nodiscard]] status verify_checksums(std::uint64_t from, std::uint64_t to, std::uint64_t limit) const {
+    for (std::uint64_t p = from; p < to && p < limit;) {
+      const auto probe = format::probe_batch(map_.data + p, limit - p);
+      if (probe.kind != format::batch_probe::ok) return corrupt_at(p, probe.why);
+      p += probe.size;
+    }
+    return {};
+  }
 
   // Walks batch headers from pos (the start of the batch at offset
   // expected) to the first batch whose last offset is >= target. Offsets
@@ -469,15 +682,18 @@ class basic_segment {
   // base is not the previous batch's next offset is damage, not data.
   [[nodiscard]] result<std::uint64_t> walk_to(std::uint64_t pos, std::int64_t expected, std::int64_t target,
                                               std::uint64_t limit) const {
+    std::uint64_t prev = pos;
     while (pos < limit) {
       auto n = batch_size_at(pos, limit);
-      if (!n) return std::move(n).error();
+      if (!n) return blame(prev, pos, std::move(n).error());
       const auto h = format::read_header(map_.data + pos);
       if (h.base_offset != expected)
-        return corrupt_at(pos, fmt::format("batch base offset {} where {} was expected", h.base_offset, expected));
-      if (h.last_offset_delta < 0) return corrupt_at(pos, "negative last offset delta");
+        return blame(prev, pos, corrupt_at(pos, fmt::format("batch base offset {} where {} was expected",
+                                                            h.base_offset, expected)));
+      if (h.last_offset_delta < 0) return blame(prev, pos, corrupt_at(pos, "negative last offset delta"));
       if (h.base_offset + h.last_offset_delta >= target) return pos;
       expected = h.base_offset + h.last_offset_delta + 1;
+      prev = pos;
       pos += *n;
     }
     return limit;
