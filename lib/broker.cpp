@@ -177,7 +177,9 @@ status broker::load() {
       remove = it == counts.end() || e.partition >= it->second;
     }
     if (e.kind == format::data_entry_kind::temporary) {
-      FRANZ_TRY(env_->unlink(path_of(n)));
+      // A leftover topics.meta.tmp is gone already if topics.meta was
+      // missing: persisting the empty one above wrote and renamed it.
+      if (auto s = env_->unlink(path_of(n)); !s.ok() && s.error().sys_errno != ENOENT) return s;
       removed = true;
     }
     if (remove) {
@@ -319,10 +321,25 @@ status broker::create_topic_impl(std::string_view name, std::int32_t partitions,
   m.next_topic_id = next_topic_id_ + 1;
   m.topics.push_back({state->name, state->topic_id, partitions, config});
   std::sort(m.topics.begin(), m.topics.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  auto persisted = persist(m);
-  if (!persisted.ok() && !metadata_failed_) return undo(std::move(persisted).error());
+  // The map node is allocated before topics.meta is replaced: once the file
+  // names the topic, no allocation may fail before this broker shows it
+  // too. mu_ is held, so nobody sees the empty entry; it never outlives
+  // this call (bad_alloc out of persist removes it).
+  const auto slot = topics_.try_emplace(state->name).first;
+  status persisted;
+  try {
+    persisted = persist(m);
+  } catch (...) {
+    topics_.erase(slot);
+    throw;
+  }
+  if (!persisted.ok() && !metadata_failed_) {
+    topics_.erase(slot);
+    return undo(std::move(persisted).error());
+  }
   ++next_topic_id_;
-  publish(std::move(state));
+  slot->second = std::move(state);
+  metadata_version_.fetch_add(1, std::memory_order_acq_rel);
   return persisted;
 }
 

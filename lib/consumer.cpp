@@ -230,6 +230,7 @@ void consumer::release_poll() noexcept {
   records_.clear();
   pins_.clear();
   buffers_used_ = 0;
+  for (auto& a : assigned_) a.fetched_to.reset();
 }
 
 status consumer::fetch_partition(assigned& a, std::size_t& bytes_left) {
@@ -292,8 +293,8 @@ status consumer::fetch_partition(assigned& a, std::size_t& bytes_left) {
   }
   bytes_left -= std::min(bytes_left, read->bytes().size());
   if (records_.size() > before) {
-    a.position = records_.back().off.value() + 1;
     pins_.push_back(std::move(*read));
+    a.fetched_to = records_.back().off.value() + 1;
   }
   return {};
 }
@@ -367,6 +368,11 @@ result<consumer_records> consumer::poll(std::chrono::milliseconds timeout) {
     if (mode_ == mode::subscribed)
       until = std::min(until, now + std::chrono::milliseconds(std::max<std::int64_t>(1, cfg_.max_poll_interval_ms / 2)));
     wait_for_data(seen, until);
+  }
+  // Nothing below allocates: the positions move with the records returned.
+  for (auto& a : assigned_) {
+    if (a.fetched_to) a.position = *a.fetched_to;
+    a.fetched_to.reset();
   }
   return consumer_records(records_);
 }

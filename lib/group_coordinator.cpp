@@ -732,14 +732,21 @@ status group_coordinator::commit(detail::member_state* ms, std::string_view grou
     FRANZ_TRY(o.validate(offsets));
     std::map<topic_partition, std::optional<offset_and_metadata>> entries(offsets.begin(), offsets.end());
     FRANZ_ASSIGN_OR_RETURN(auto part, offsets_partition());
-    FRANZ_ASSIGN_OR_RETURN(written, o.write(part, group_id, entries));
+    // Everything the new state needs is allocated before the write: once
+    // the commit is in the log, no bad_alloc may leave memory showing the
+    // old offsets (a reopen would show the new ones).
+    auto updated = g != nullptr ? g->offsets : decltype(g->offsets){};
+    for (const auto& [tp, om] : offsets) updated[tp] = om;
+    decltype(groups_) created;
     if (g == nullptr) {
       auto ng = std::make_unique<group>();
       ng->id = std::string(group_id);
       g = ng.get();
-      groups_.emplace(ng->id, std::move(ng));
+      created.emplace(ng->id, std::move(ng));
     }
-    for (const auto& [tp, om] : offsets) g->offsets[tp] = om;
+    FRANZ_ASSIGN_OR_RETURN(written, o.write(part, group_id, entries));
+    g->offsets.swap(updated);
+    groups_.merge(created);  // moves the node: no allocation
   }
   // Outside the lock: concurrent committers share one fsync.
   if (durable && !offsets.empty()) FRANZ_TRY(written.first->flush_until(written.second));
@@ -778,6 +785,19 @@ status group_coordinator::load() {
     }
     if (done) break;
     FRANZ_ASSIGN_OR_RETURN(auto recs, c->poll(std::chrono::milliseconds(0)));
+    // Nothing is appended while the broker opens, so a poll below the end
+    // always returns records or an error; if it ever returned neither,
+    // waiting for more would never end.
+    if (recs.empty()) {
+      std::string where;
+      for (const auto& tp : tps) {
+        auto pos = c->position(tp);
+        where += fmt::format(" {}-{} at {} of {};", tp.topic, tp.partition, pos ? pos->value() : -1,
+                             ends.at(tp).value());
+      }
+      return make_error(errc::corrupt_message,
+                        fmt::format("{} cannot be read to its end:{}", offsets_topic, where));
+    }
     for (const auto& r : recs) {
       auto where = [&] { return fmt::format(" ({}-{} offset {})", r.topic, r.partition, r.off.value()); };
       auto v = format::offsets_key_version(r.key);

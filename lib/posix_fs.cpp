@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -181,16 +182,17 @@ result<path_type> posix_fs::stat(const std::string& path) {
 }
 
 result<std::vector<std::string>> posix_fs::list_dir(const std::string& path) {
-  DIR* d = ::opendir(path.c_str());
-  if (d == nullptr) return sys("opendir", path);
+  // Owned, so a bad_alloc from names closes it too.
+  const std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(path.c_str()), ::closedir);
+  if (!d) return sys("opendir", path);
   std::vector<std::string> names;
   errno = 0;
-  while (dirent* e = ::readdir(d)) {
+  while (dirent* e = ::readdir(d.get())) {
     const std::string_view n = e->d_name;
     if (n != "." && n != "..") names.emplace_back(n);
+    errno = 0;
   }
   const int err = errno;
-  ::closedir(d);
   if (err != 0) {
     errno = err;
     return sys("readdir", path);

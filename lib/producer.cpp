@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <list>
 
 #include <fmt/format.h>
 
@@ -150,6 +151,10 @@ struct producer::accumulator {
   std::size_t reserved = 0;  // buffer.memory held by this batch
   std::vector<pending> pend;
   std::vector<std::byte> packed;  // compressed batches
+  // Queue nodes allocated ahead (see seal_and_append): send fills this up
+  // before it changes anything, so that once a record is in the batch no
+  // allocation stands between the append and the queued reports.
+  std::list<completion> spare;
 };
 
 // A batch handed to the I/O thread: its append result and its reports.
@@ -393,6 +398,9 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
     // comes after sees the flag here. Either way it is reported once.
     if (closed_.load(std::memory_order_acquire)) [[unlikely]]
       return make_error(errc::illegal_state, "send after the producer was closed");
+    // One send seals at most two batches (a full one, then its own under
+    // linger.ms=0 or when it fills one alone).
+    while (acc->spare.size() < 2) acc->spare.emplace_back();
     if (alone > acc->max_batch)
       return make_error(errc::record_too_large,
                         fmt::format("a record of about {} bytes exceeds max.message.bytes of '{}' ({})", alone,
@@ -406,9 +414,12 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
         seal_and_append(*acc);
         rotate_sticky = true;
       }
-      // Open a batch: reserve its room in buffer.memory.
+      // Open a batch: reserve its room in buffer.memory. Buffers grow
+      // first: a bad_alloc then leaves nothing reserved.
       const std::size_t one = format::batch_header_size + encoded(body0);
       const std::size_t room = std::max(acc->limit, one);
+      if (acc->buf.size() < room) acc->buf.resize(room);
+      if (report && acc->pend.capacity() == 0) acc->pend.reserve(8);
       if (!try_reserve(room)) {
         l.unlock();
         if (!deadline) deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.max_block_ms);
@@ -424,7 +435,6 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
         }
       }
       acc->reserved = room;
-      if (acc->buf.size() < room) acc->buf.resize(room);
       acc->size = format::batch_header_size;
       acc->first_ts = ts;
       acc->max_ts = ts;
@@ -435,6 +445,11 @@ status producer::send_impl(const producer_record& in, send_callback& cb,
       break;
     }
     if (acc->buf.size() < acc->size + need) acc->buf.resize(acc->size + need);
+    // Room for the report first: once the record is in the batch, nothing
+    // may fail before its report is queued with it. (A batch just opened
+    // has room already: nothing here may fail once buffer.memory is held.)
+    if (report && acc->pend.size() == acc->pend.capacity())
+      acc->pend.reserve(std::max<std::size_t>(8, 2 * acc->pend.capacity()));
     const std::int32_t delta = acc->count;
     format::put_record(acc->buf.data() + acc->size, rec, ts - acc->first_ts, delta, body);
     acc->size += need;
@@ -487,7 +502,16 @@ void producer::seal_and_append(accumulator& acc) {
       batch = std::span<const std::byte>(acc.packed.data(), format::batch_header_size + *csize);
     }
   }
-  completion c;
+  // A batch with reports gets its queue node before the append: once the
+  // batch is in the log, no allocation may fail before its reports (and
+  // its buffer.memory) are handed to the I/O thread.
+  std::list<completion> node;
+  if (!acc.pend.empty() || cfg_.acks == ack::all) {
+    if (acc.spare.empty()) acc.spare.emplace_back();
+    node.splice(node.end(), acc.spare, acc.spare.begin());
+  }
+  completion unqueued;
+  completion& c = node.empty() ? unqueued : node.front();
   c.part = acc.part;
   c.appended = batch.empty() ? result<append_info>(make_error(errc::kafka_storage_error, "compression failed"))
                              : acc.part->append(batch, batch_check::header_only);
@@ -505,7 +529,7 @@ void producer::seal_and_append(accumulator& acc) {
   }
   {
     std::lock_guard q(q_mu_);
-    queue_.push_back(std::move(c));
+    queue_.splice(queue_.end(), node);
     ++enqueued_;
   }
   q_cv_.notify_one();

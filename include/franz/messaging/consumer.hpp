@@ -323,6 +323,9 @@ class consumer {
     std::shared_ptr<detail::partition> part;
     std::optional<std::int64_t> position;  // nullopt: reset on next use
     bool paused = false;
+    // Where this poll's records end; becomes the position only when poll
+    // returns them, so a poll that fails (bad_alloc included) skips nothing.
+    std::optional<std::int64_t> fetched_to = std::nullopt;
   };
 
   consumer(broker& b, consumer_config cfg);

@@ -32,8 +32,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <future>
 #include <map>
 #include <memory>
@@ -229,7 +229,7 @@ class producer {
   std::mutex q_mu_;  // guards queue_, the counters and the flags below
   std::condition_variable q_cv_;     // wakes the I/O thread
   std::condition_variable done_cv_;  // wakes flush/close
-  std::deque<completion> queue_;
+  std::list<completion> queue_;  // a list: seal_and_append allocates the node before appending
   std::uint64_t enqueued_ = 0;
   std::uint64_t reported_ = 0;
   bool drain_ = false;       // append open batches now (flush, close, memory pressure)
