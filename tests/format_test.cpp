@@ -1389,3 +1389,48 @@ TEST_CASE("recovery truncates a segment batch that ends at INT64_MAX instead of 
   CHECK(!(*lg)->recovery().clean);
   CHECK_THAT((*lg)->recovery().detail, Catch::Contains("largest offset"));
 }
+
+TEST_CASE("batch_reader: a batch after one that ends at INT64_MAX is CORRUPT_MESSAGE, not a second INT64_MAX",
+          "[format]") {
+  // fuzz known bug 3: next_offset() saturates, so a following batch at
+  // INT64_MAX matched the expected offset and was returned.
+  format::batch_params p;
+  p.base_offset = INT64_MAX - 2;
+  bytes b = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
+  p.base_offset = INT64_MAX;
+  const std::vector<record> one{{"k", "v", {}, timestamp{T}}};
+  const bytes after = encode(one, p);
+  REQUIRE(probe(after).kind == format::batch_probe::ok);
+  b.insert(b.end(), after.begin(), after.end());
+  batch_reader br(b);
+  batch_view got;
+  CHECK(br.next(got));
+  CHECK(!br.next(got));
+  CHECK(br.status().code() == errc::corrupt_message);
+  CHECK_THAT(br.status().error().message, Catch::Contains("largest offset"));
+}
+
+TEST_CASE("append at a log end near INT64_MAX is OFFSET_OUT_OF_RANGE once its last offset would leave no next one",
+          "[format]") {
+  // fuzz known bug 4: append computed base + count past INT64_MAX. Only a
+  // damaged or crafted segment or checkpoint puts the log end there.
+  test::temp_dir d;
+  const std::string dir = d.sub("t-0");
+  REQUIRE(std::filesystem::create_directory(dir));
+  format::batch_params p;
+  p.base_offset = INT64_MAX - 2;
+  const bytes b = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
+  test::write_file(dir + "/" + format::segment_file(INT64_MAX - 2, format::log_suffix),
+                   std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+  auto lg = franz::log::open(dir);
+  REQUIRE_OK(lg);
+  REQUIRE((*lg)->log_end_offset() == offset{INT64_MAX - 2});
+  const std::vector<record> three(3, record{"k", "v", {}, timestamp{T}});
+  const auto too_many = (*lg)->append(three);
+  CHECK(too_many.code() == errc::offset_out_of_range);
+  CHECK((*lg)->log_end_offset() == offset{INT64_MAX - 2});
+  REQUIRE_OK((*lg)->append(std::span<const record>(three).first(2)));
+  CHECK((*lg)->log_end_offset() == offset{INT64_MAX});
+  CHECK((*lg)->append(three.front()).code() == errc::offset_out_of_range);
+  CHECK((*lg)->append_batch(b).code() == errc::offset_out_of_range);
+}

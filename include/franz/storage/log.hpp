@@ -84,6 +84,11 @@ struct recovery_report {
   std::uint64_t indexes_rebuilt = 0;
   std::uint64_t temp_files_removed = 0;
   std::uint64_t orphan_files_removed = 0;  // indexes without a .log
+  // The lowest base offset of a segment open walked batch by batch (one it
+  // validated or rebuilt), INT64_MAX if it trusted them all: segments below
+  // it were loaded from their indexes, as every segment sealed and flushed
+  // below the recovery point must be.
+  std::int64_t first_walked_base = INT64_MAX;
   std::string detail;                      // why the tail was truncated, if it was
 };
 
@@ -214,6 +219,7 @@ class basic_log {
       return make_error(errc::invalid_timestamp, fmt::format("timestamp {} is negative", bad_ts));
     const std::size_t records_bytes = *measured;
     const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+    FRANZ_TRY(offsets_left(base, static_cast<std::int64_t>(recs.size())));
     const std::int64_t last = base + static_cast<std::int64_t>(recs.size()) - 1;
     format::batch_params p = params;
     p.base_offset = base;
@@ -281,6 +287,7 @@ class basic_log {
     if (full) FRANZ_TRY(validate_incoming(in));
     const std::int64_t now = clk_->now_ms();
     const std::int64_t base = log_end_.load(std::memory_order_relaxed);
+    FRANZ_TRY(offsets_left(base, std::int64_t{in.header().last_offset_delta} + 1));
     const std::int64_t last = base + in.header().last_offset_delta;
     // The header is patched in a copy; the body is stored as it came.
     std::byte head[format::batch_header_size];
@@ -772,6 +779,15 @@ class basic_log {
     return append_info{offset{base}, offset{last}, timestamp{max_ts}, n};
   }
 
+  // OFFSET_OUT_OF_RANGE unless count more offsets fit after base (the log
+  // end after them, last + 1, must be an offset). Only a damaged or crafted
+  // checkpoint can put the log end this high.
+  [[nodiscard]] static status offsets_left(std::int64_t base, std::int64_t count) {
+    if (count <= INT64_MAX - base) return {};
+    return make_error(errc::offset_out_of_range,
+                      fmt::format("the log end {} leaves no room for {} more offsets", base, count));
+  }
+
   [[nodiscard]] status validate_incoming(const batch_view& b) {
     const auto& h = b.header();
     if (h.record_count < 1 || h.record_count != h.last_offset_delta + 1)
@@ -996,6 +1012,7 @@ class basic_log {
         rebuilt_from = std::min(rebuilt_from, s->base_offset());
       }
       ++report_.segments_validated;
+      report_.first_walked_base = std::min(report_.first_walked_base, s->base_offset());
       FRANZ_ASSIGN_OR_RETURN(segment_scan scan, s->recover(cfg_));
       auto file_size = fs_->file_size(s->log_fd());
       if (!file_size) return std::move(file_size).error();

@@ -50,6 +50,12 @@ class batch_reader {
                                              expected_));
       return false;
     }
+    // next_offset() saturates at INT64_MAX: nothing may follow such a batch.
+    if (ended_at_max_) {
+      status_ = corrupt_at(pos_, "a batch after one that ends at the largest offset");
+      return false;
+    }
+    ended_at_max_ = out.last_offset().value() == INT64_MAX;
     expected_ = out.next_offset().value();
     last_pos_ = pos_;
     pos_ += p.size;
@@ -78,6 +84,7 @@ class batch_reader {
   std::size_t pos_ = 0;
   std::size_t last_pos_ = 0;
   std::int64_t expected_ = -1;
+  bool ended_at_max_ = false;
   bool verify_ = true;
   std::string_view source_;
   std::uint64_t base_pos_ = 0;

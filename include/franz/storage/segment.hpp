@@ -108,8 +108,15 @@ class basic_segment {
       // Doubling chunks (1 MiB .. 64 MiB): few fallocate calls, bounded
       // reservation beyond the data.
       const std::uint64_t step = std::clamp<std::uint64_t>(allocated_, 1 << 20, 64 << 20);
-      const std::uint64_t target = std::min<std::uint64_t>(capacity(), std::max(need, allocated_ + step));
-      FRANZ_TRY(log_.allocate(allocated_, target - allocated_));
+      std::uint64_t target = std::min<std::uint64_t>(capacity(), std::max(need, allocated_ + step));
+      auto got = log_.allocate(allocated_, target - allocated_);
+      // A chunk that does not fit (a nearly full disk, RLIMIT_FSIZE) may
+      // still leave room for this batch: then take exactly what it needs.
+      if (!got.ok() && got.code() == errc::out_of_space && target > need) {
+        target = need;
+        got = log_.allocate(allocated_, target - allocated_);
+      }
+      FRANZ_TRY(std::move(got));
       allocated_ = target;
     }
     if (drop) drop_passed(pos, need);
@@ -360,7 +367,7 @@ class basic_segment {
       if (p.kind == format::batch_probe::end) break;
       if (p.kind != format::batch_probe::ok) return trust::damaged;
       const auto h = format::read_header(map_.data + pos);
-      if (h.base_offset != next) return trust::damaged;
+      if (h.base_offset != next || format::stored_batch_problem(h) != nullptr) return trust::damaged;
       // An entry was due here and is missing (unless the index is full).
       if (since > static_cast<std::uint64_t>(cfg.index_interval_bytes) && !oidx_.full() && !tidx_.full(1))
         return trust::damaged;
