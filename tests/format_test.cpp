@@ -1371,18 +1371,33 @@ TEST_CASE("stored_batch_problem: a batch ending at INT64_MAX cannot be stored (n
   CHECK(format::stored_batch_problem(format::read_header(before.data())) == nullptr);
 }
 
+namespace {
+
+// The golden batch at base INT64_MAX - 2 (its last offset is INT64_MAX).
+bytes batch_ending_at_int64_max() {
+  format::batch_params p;
+  p.base_offset = INT64_MAX - 2;
+  return sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
+}
+
+// A log directory whose only segment holds batch_ending_at_int64_max(),
+// opened: recovery truncates that batch, leaving the log end at INT64_MAX - 2.
+result<std::unique_ptr<franz::log>> open_log_near_int64_max(const test::temp_dir& d) {
+  const std::string dir = d.sub("t-0");
+  REQUIRE(std::filesystem::create_directory(dir));
+  const bytes b = batch_ending_at_int64_max();
+  test::write_file(dir + "/" + format::segment_file(INT64_MAX - 2, format::log_suffix),
+                   std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+  return franz::log::open(dir);
+}
+
+}  // namespace
+
 TEST_CASE("recovery truncates a segment batch that ends at INT64_MAX instead of overflowing the log end", "[format]") {
   // fuzz_segment_reader regress-batch-ending-at-int64-max: recovery stored
   // last + 1 as the segment's next offset.
   test::temp_dir d;
-  const std::string dir = d.sub("t-0");
-  REQUIRE(std::filesystem::create_directory(dir));
-  format::batch_params p;
-  p.base_offset = INT64_MAX - 2;
-  const bytes b = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
-  test::write_file(dir + "/" + format::segment_file(INT64_MAX - 2, format::log_suffix),
-                   std::string(reinterpret_cast<const char*>(b.data()), b.size()));
-  auto lg = franz::log::open(dir);
+  auto lg = open_log_near_int64_max(d);
   REQUIRE_OK(lg);
   CHECK((*lg)->log_end_offset() == offset{INT64_MAX - 2});
   CHECK((*lg)->log_start_offset() == offset{INT64_MAX - 2});
@@ -1394,9 +1409,8 @@ TEST_CASE("batch_reader: a batch after one that ends at INT64_MAX is CORRUPT_MES
           "[format]") {
   // fuzz known bug 3: next_offset() saturates, so a following batch at
   // INT64_MAX matched the expected offset and was returned.
+  bytes b = batch_ending_at_int64_max();
   format::batch_params p;
-  p.base_offset = INT64_MAX - 2;
-  bytes b = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
   p.base_offset = INT64_MAX;
   const std::vector<record> one{{"k", "v", {}, timestamp{T}}};
   const bytes after = encode(one, p);
@@ -1415,14 +1429,7 @@ TEST_CASE("append at a log end near INT64_MAX is OFFSET_OUT_OF_RANGE once its la
   // fuzz known bug 4: append computed base + count past INT64_MAX. Only a
   // damaged or crafted segment or checkpoint puts the log end there.
   test::temp_dir d;
-  const std::string dir = d.sub("t-0");
-  REQUIRE(std::filesystem::create_directory(dir));
-  format::batch_params p;
-  p.base_offset = INT64_MAX - 2;
-  const bytes b = sealed_batch(golden_section(), 3, 2, p, T, T + 1000);
-  test::write_file(dir + "/" + format::segment_file(INT64_MAX - 2, format::log_suffix),
-                   std::string(reinterpret_cast<const char*>(b.data()), b.size()));
-  auto lg = franz::log::open(dir);
+  auto lg = open_log_near_int64_max(d);
   REQUIRE_OK(lg);
   REQUIRE((*lg)->log_end_offset() == offset{INT64_MAX - 2});
   const std::vector<record> three(3, record{"k", "v", {}, timestamp{T}});
@@ -1432,5 +1439,5 @@ TEST_CASE("append at a log end near INT64_MAX is OFFSET_OUT_OF_RANGE once its la
   REQUIRE_OK((*lg)->append(std::span<const record>(three).first(2)));
   CHECK((*lg)->log_end_offset() == offset{INT64_MAX});
   CHECK((*lg)->append(three.front()).code() == errc::offset_out_of_range);
-  CHECK((*lg)->append_batch(b).code() == errc::offset_out_of_range);
+  CHECK((*lg)->append_batch(batch_ending_at_int64_max()).code() == errc::offset_out_of_range);
 }

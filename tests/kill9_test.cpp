@@ -50,6 +50,7 @@
 #include <catch2/catch.hpp>
 
 #include "process_util.hpp"
+#include "reliability/kill9_payload.hpp"
 #include "test_util.hpp"
 
 namespace franz {
@@ -80,42 +81,9 @@ int cycles_per_mode() {
   return sanitized ? 60 : 150;
 }
 
-// --- the payload (keep identical to tests/reliability/kill9_writer.cpp) -----
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-  return h;
-}
-
-struct payload {
-  std::string key, value, header;
-};
-
-payload make_payload(std::uint32_t run, std::uint64_t seq, std::int32_t partition) {
-  payload p;
-  p.key = "r" + std::to_string(run) + "." + std::to_string(seq);
-  std::uint64_t h = mix((static_cast<std::uint64_t>(run) << 40) ^ seq);
-  const std::size_t len = h % 40 == 0 ? 2000 + h % 10000 : 8 + h % 300;
-  p.value = p.key + ".p" + std::to_string(partition) + "|";
-  for (std::size_t i = 0; i < len; ++i) {
-    if (i % 8 == 0) h = mix(h);
-    p.value.push_back(static_cast<char>('a' + (h >> (i % 8 * 8)) % 26));
-  }
-  p.value.push_back('|');
-  char sum[17];
-  std::snprintf(sum, sizeof sum, "%016llx", static_cast<unsigned long long>(fnv1a(p.value)));
-  p.value += sum;
-  if (seq % 4 == 0) p.header = "h" + p.key;
-  return p;
-}
+using kill9::fnv1a;
+using kill9::make_payload;
+using kill9::payload;
 
 // --- acknowledgements -------------------------------------------------------
 

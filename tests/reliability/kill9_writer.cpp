@@ -29,9 +29,8 @@
 // compression and the pacing.
 //
 // The payload of (RUN, seq) on partition p is a pure function of the three
-// (make_payload below); tests/kill9_test.cpp holds the same function and
-// rejects any record that differs from it, so the two cannot drift apart
-// silently. Exit codes (it never exits on its own otherwise): 2 bad usage,
+// (kill9_payload.hpp, shared with tests/kill9_test.cpp, which rejects any
+// record that differs from it). Exit codes (it never exits on its own otherwise): 2 bad usage,
 // 3 open failed, 4 a write failed.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -52,6 +51,7 @@
 #include <vector>
 
 #include "franz/franz.hpp"
+#include "kill9_payload.hpp"
 
 namespace {
 
@@ -59,46 +59,9 @@ constexpr std::int32_t partitions = 3;
 constexpr std::string_view topic = "k9";
 constexpr std::size_t ack_line_size = 64;
 
-// --- the payload (keep identical to tests/kill9_test.cpp) -------------------
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-  return h;
-}
-
-struct payload {
-  std::string key, value, header;  // header "" = the record has none
-};
-
-// Key "r<run>.<seq>"; value "<key>.p<partition>|<filler>|<fnv1a of the rest,
-// 16 hex>". Mostly small values; about 1 in 40 is 2-12 KiB (a batch of it is
-// stored with pwrite rather than through the mapping). Every 4th record
-// carries one header.
-payload make_payload(std::uint32_t run, std::uint64_t seq, std::int32_t partition) {
-  payload p;
-  p.key = "r" + std::to_string(run) + "." + std::to_string(seq);
-  std::uint64_t h = mix((static_cast<std::uint64_t>(run) << 40) ^ seq);
-  const std::size_t len = h % 40 == 0 ? 2000 + h % 10000 : 8 + h % 300;
-  p.value = p.key + ".p" + std::to_string(partition) + "|";
-  for (std::size_t i = 0; i < len; ++i) {
-    if (i % 8 == 0) h = mix(h);
-    p.value.push_back(static_cast<char>('a' + (h >> (i % 8 * 8)) % 26));
-  }
-  p.value.push_back('|');
-  char sum[17];
-  std::snprintf(sum, sizeof sum, "%016llx", static_cast<unsigned long long>(fnv1a(p.value)));
-  p.value += sum;
-  if (seq % 4 == 0) p.header = "h" + p.key;
-  return p;
-}
+using franz::kill9::fnv1a;
+using franz::kill9::make_payload;
+using franz::kill9::payload;
 
 // --- acknowledgements -------------------------------------------------------
 

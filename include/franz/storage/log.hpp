@@ -864,8 +864,14 @@ class basic_log {
     dir_dirty_ = true;  // force the sync pass even if nothing new was appended
     FRANZ_TRY(flush_locked());
     const std::int64_t end = log_end_.load();
-    if (recovery_point_ != end || checkpoint_log_start_ != log_start_.load())
-      FRANZ_TRY(write_checkpoint(log_start_.load(), end));
+    const std::int64_t start = log_start_.load();
+    if (recovery_point_ != end || checkpoint_log_start_ != start) {
+      auto st = write_checkpoint(start, end);
+      // As in flush: the data is durable, so on a full disk only the
+      // recovery point stays behind (a longer recovery). Every log start
+      // move persisted its checkpoint already (delete_records, retention).
+      if (!st.ok() && !(st.code() == errc::out_of_space && checkpoint_log_start_ == start)) return st;
+    }
     return {};
   }
 

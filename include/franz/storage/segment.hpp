@@ -108,15 +108,8 @@ class basic_segment {
       // Doubling chunks (1 MiB .. 64 MiB): few fallocate calls, bounded
       // reservation beyond the data.
       const std::uint64_t step = std::clamp<std::uint64_t>(allocated_, 1 << 20, 64 << 20);
-      std::uint64_t target = std::min<std::uint64_t>(capacity(), std::max(need, allocated_ + step));
-      auto got = log_.allocate(allocated_, target - allocated_);
-      // A chunk that does not fit (a nearly full disk, RLIMIT_FSIZE) may
-      // still leave room for this batch: then take exactly what it needs.
-      if (!got.ok() && got.code() == errc::out_of_space && target > need) {
-        target = need;
-        got = log_.allocate(allocated_, target - allocated_);
-      }
-      FRANZ_TRY(std::move(got));
+      const std::uint64_t target = std::min<std::uint64_t>(capacity(), std::max(need, allocated_ + step));
+      FRANZ_TRY(log_.allocate(allocated_, target - allocated_));
       allocated_ = target;
     }
     if (drop) drop_passed(pos, need);
