@@ -337,6 +337,12 @@ status broker::create_topic_impl(std::string_view name, std::int32_t partitions,
     topics_.erase(slot);
     return undo(std::move(persisted).error());
   }
+  // topics.meta was replaced but its directory fsync failed: the topic is
+  // kept, but its existence is not durable, so its partitions refuse
+  // writes until a reopen (see detail::partition::mark_unlisted): records
+  // acknowledged in them would vanish with the topic on a power loss.
+  if (!persisted.ok())
+    for (auto& p : state->partitions) p->mark_unlisted();
   ++next_topic_id_;
   slot->second = std::move(state);
   metadata_version_.fetch_add(1, std::memory_order_acq_rel);
@@ -443,6 +449,11 @@ status broker::create_partitions(std::string_view name, std::int32_t total) {
     if (t.name == name) t.partitions = total;
   auto persisted = persist(m);
   if (!persisted.ok() && !metadata_failed_) return undo(std::move(persisted).error());
+  // As in create_topic: the new partitions are kept but not durable, so
+  // they refuse writes until a reopen.
+  if (!persisted.ok())
+    for (std::size_t i = static_cast<std::size_t>(have); i < state->partitions.size(); ++i)
+      state->partitions[i]->mark_unlisted();
   publish(std::move(state));
   return persisted;
 }

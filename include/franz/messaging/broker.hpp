@@ -137,7 +137,12 @@ class broker {
   // KAFKA_STORAGE_ERROR after topics.meta was replaced (its directory fsync
   // failed), the change is kept — this broker shows what the disk shows —
   // and further changing calls fail with KAFKA_STORAGE_ERROR until the
-  // broker is reopened; any other failure changes nothing.
+  // broker is reopened; any other failure changes nothing. Partitions such
+  // a failed create_topic or create_partitions made are not durable (a
+  // power loss can remove them with the change), so until the reopen every
+  // write to them (sends, commits to a failed __consumer_offsets,
+  // delete_records) fails with KAFKA_STORAGE_ERROR too: nothing in them is
+  // ever acknowledged.
 
   // Creates a topic of `partitions` partitions (-1: num.partitions) with
   // config overrides (Kafka topic keys). Errors: INVALID_TOPIC_EXCEPTION,

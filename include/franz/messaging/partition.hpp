@@ -219,11 +219,13 @@ class partition {
   [[nodiscard]] bool deleted() const noexcept { return deleted_.load(std::memory_order_acquire); }
 
   // Appends one batch as the log's single writer and wakes waiting
-  // consumers. UNKNOWN_TOPIC_OR_PARTITION once the topic is deleted.
+  // consumers. UNKNOWN_TOPIC_OR_PARTITION once the topic is deleted;
+  // KAFKA_STORAGE_ERROR if the partition is unlisted (see mark_unlisted).
   [[nodiscard]] result<append_info> append(std::span<const std::byte> batch, batch_check check) {
     result<append_info> r = [&]() -> result<append_info> {
       std::lock_guard g(write_mu_);
       if (deleted()) return gone();
+      if (unlisted()) return unlisted_error();
       return log_->append_batch(batch, check);
     }();
     if (r.ok()) notify();
@@ -234,6 +236,7 @@ class partition {
   // log's close (on deletion) waits for a flush in progress.
   [[nodiscard]] status flush_until(offset target) {
     if (deleted()) return gone();
+    if (unlisted()) return unlisted_error();
     auto s = log_->flush_until(target);
     if (!s.ok() && deleted()) return gone();
     notify();  // read_durable consumers wait for the durable offset
@@ -259,6 +262,7 @@ class partition {
     auto r = [&]() -> decltype(f(std::declval<partition_log&>())) {
       std::lock_guard g(write_mu_);
       if (deleted()) return gone();
+      if (unlisted()) return unlisted_error();
       return f(*log_);
     }();
     notify();  // a tick may have flushed
@@ -284,6 +288,25 @@ class partition {
     auto s = log_->close();
     notify();
     return s;
+  }
+
+  // The contract after a failed fsync: nothing whose durability depended
+  // on it is ever acknowledged. A partition made by a create_topic or
+  // create_partitions whose topics.meta directory fsync failed exists in
+  // this broker (topics.meta was replaced: the broker shows what the disk
+  // shows) but not durably: a power loss can roll topics.meta back, and the
+  // next open then removes the partition and everything in it. So from
+  // then until the broker is reopened its writes (append, flush_until,
+  // delete_records, tick) fail with KAFKA_STORAGE_ERROR, as an offline
+  // log's do, and no record or commit in it is acknowledged. Set by the
+  // broker (admin mutex held) before the partition is published.
+  void mark_unlisted() noexcept { unlisted_.store(true, std::memory_order_release); }
+  [[nodiscard]] bool unlisted() const noexcept { return unlisted_.load(std::memory_order_acquire); }
+  [[nodiscard]] error unlisted_error() const {
+    return make_error(errc::kafka_storage_error,
+                      fmt::format("{}-{}: the fsync that would have made the partition's creation durable "
+                                  "(topics.meta) failed; close and reopen the broker",
+                                  topic_, id_));
   }
 
   [[nodiscard]] error gone() const {
@@ -313,6 +336,7 @@ class partition {
   std::unique_ptr<partition_log> log_;
   std::mutex write_mu_;  // the log's one writer
   std::atomic<bool> deleted_{false};
+  std::atomic<bool> unlisted_{false};  // see mark_unlisted
   std::mutex waiters_mu_;
   std::vector<waiter*> waiters_;
   std::atomic<bool> has_waiters_{false};
