@@ -378,7 +378,10 @@ status fault_fs::image_dir(image_ctx& c, const std::string& src, const std::stri
       FRANZ_TRY(image_dir(c, now.empty() ? src + "/" + name : now, dst + "/" + name, !now.empty()));
       continue;
     }
-    const std::string data = image_file(c, id, now);
+    // A file in a directory never tracked was never touched through this
+    // fault_fs (opening or renaming a file tracks its directory): as it is.
+    const bool untouched = tracked == durable_dirs_.end() && durable_data_.count(id) == 0 && !now.empty();
+    const std::string data = untouched ? read_all(now).value_or(std::string()) : image_file(c, id, now);
     auto fd = real_.open(dst + "/" + name, open_mode::truncate);
     if (!fd) return std::move(fd).error();
     status st;

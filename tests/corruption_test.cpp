@@ -61,17 +61,6 @@ using namespace franz::test;  // make_record, opts_for, small_config, read_file,
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
 
 bool env_is_1(const char* name) {
   const char* v = std::getenv(name);
@@ -92,10 +81,7 @@ std::size_t data_stride() { return sanitized && !long_form() ? 7 : 1; }
 class scratch_dir {
  public:
   scratch_dir() {
-    std::error_code ec;
-    const bool shm = std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK | X_OK) == 0;
-    std::string tmpl =
-        (shm ? std::string("/dev/shm") : std::filesystem::temp_directory_path().string()) + "/franz-corrupt-XXXXXX";
+    std::string tmpl = scratch_base() + "/franz-corrupt-XXXXXX";
     REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
     path_ = tmpl;
   }

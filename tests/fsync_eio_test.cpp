@@ -50,14 +50,6 @@ using namespace franz::test;
 
 namespace {
 
-// Workloads and images live on /dev/shm when it is there (hundreds of
-// brokers are opened), else in the temporary directory.
-std::string eio_scratch_base() {
-  std::error_code ec;
-  if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return "/dev/shm";
-  return std::filesystem::temp_directory_path().string();
-}
-
 // A fault_fs that remembers which path the first failed sync was for (the
 // file of an fsync/fdatasync, or the directory of a directory fsync), so
 // the test knows which log a failure poisoned. The broker and its logs are
@@ -630,7 +622,7 @@ std::vector<std::string> check_image(const std::string& image, const run_log& wa
 TEST_CASE("an fsync failing with EIO at any step of broker, producer, commit and admin calls is reported, "
           "poisons its log until a reopen, and loses nothing acknowledged",
           "[reliability][eio]") {
-  const std::string base = eio_scratch_base();
+  const std::string base = scratch_base();
   // The count: the workload with no failure.
   std::uint64_t total = 0;
   {

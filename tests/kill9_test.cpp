@@ -59,17 +59,6 @@ using namespace franz::test;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
 
 constexpr std::int32_t partitions = 3;     // kill9_writer's
 constexpr std::int64_t retention_bytes = 524288;  // kill9_writer's retention.bytes

@@ -16,20 +16,31 @@
 //  - committed offsets are values that were committed, not behind the last
 //    durable commit, and not past the log end;
 //  - topics whose creation returned exist; no topic that was never created;
+//  - segments sealed when a flush completed are trusted on open: loaded
+//    from their indexes, not walked (the index fsync's promise: recovery
+//    time, not data);
 //  - a second open finds exactly what the first found.
 //
 // Workload steps are a table (step_kind); a new feature (compaction,
 // transactions, readers in other processes) joins as a new step with its
 // model update, and every check and crash state applies to it unchanged.
+// One step is a power cycle: a crash between steps, then a reopen on the
+// same fault_fs, so that recovery's own file operations are crash points
+// and the workload goes on from what recovery left.
 //
-// Forms: CI runs every sequence of up to 3 steps for both subjects plus the
-// random workloads (250 per subject, 500 in all; 10 per subject in sanitizer
-// builds, which also stop at 2-step sequences); FRANZ_POWER_RANDOM=N sets the random workloads per subject and
-// FRANZ_POWER_VARIANTS=N the random crash images per crash point besides the
-// all-dropped and all-kept ones (long run: .ci/long power).
+// Forms: CI runs every sequence of up to 3 steps for both subjects (those
+// with a power cycle up to 3 steps for the log, 2 for the broker) plus 25
+// random workloads per subject (sanitizer builds skip for now);
+// FRANZ_POWER_RANDOM=N sets the random workloads per subject (long run:
+// 250) and FRANZ_POWER_VARIANTS=N the random crash images per crash point
+// besides the all-dropped and all-kept ones (long run: .ci/long power).
+// To reproduce one failure: FRANZ_POWER_SEED=N runs only the workload of
+// that seed (sequences and random workloads have distinct seeds); FRANZ_POWER_SITE=file:line makes the sensitivity test drop
+// that one sync site.
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -45,6 +56,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "franz/format/file_names.hpp"
 #include "franz/franz.hpp"
 #include "franz/io/fault_fs.hpp"
 #include "test_util.hpp"
@@ -54,17 +66,6 @@ namespace {
 
 using io::crash_kind;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
 
 std::uint64_t env_or(const char* name, std::uint64_t dflt) {
   const char* v = std::getenv(name);
@@ -93,6 +94,11 @@ struct partition_model {
   std::map<std::int64_t, std::string> must;           // acknowledged durable, not deleted
   std::int64_t min_start = 0;                         // durable deletes reached here
   std::int64_t max_start = 0;                         // attempted deletes could reach here
+  // Segments with a base below this were sealed when a flush completed
+  // (their indexes synced, the recovery point past them): open must trust
+  // them, loading their indexes without walking their data (doc/storage.md,
+  // "On open"). Lowered by truncate_to; deletes only remove such segments.
+  std::int64_t trusted_below = 0;
 };
 
 struct commit_model {
@@ -159,10 +165,13 @@ enum class step_kind : std::uint8_t {
   commit_offset,
   truncate,
   create_topic,
+  rewrite,
+  power_cycle,
 };
-constexpr std::array all_steps{step_kind::append_one,     step_kind::append_many,   step_kind::roll,
-                               step_kind::flush,          step_kind::retention,     step_kind::delete_records,
-                               step_kind::commit_offset,  step_kind::truncate,      step_kind::create_topic};
+constexpr std::array all_steps{step_kind::append_one,    step_kind::append_many,  step_kind::roll,
+                               step_kind::flush,         step_kind::retention,    step_kind::delete_records,
+                               step_kind::commit_offset, step_kind::truncate,     step_kind::create_topic,
+                               step_kind::rewrite,       step_kind::power_cycle};
 
 const char* step_name(step_kind k) {
   switch (k) {
@@ -175,6 +184,8 @@ const char* step_name(step_kind k) {
     case step_kind::commit_offset: return "commit offset";
     case step_kind::truncate: return "truncate";
     case step_kind::create_topic: return "create topic";
+    case step_kind::rewrite: return "rewrite";
+    case step_kind::power_cycle: return "power cycle";
   }
   return "?";
 }
@@ -206,6 +217,10 @@ class subject {
   // Opens the image at root twice and checks it.
   virtual std::vector<std::string> check_image(const std::string& root, const model& m) = 0;
   virtual void shut() = 0;
+  // After a power cycle: opens the system again on the same fault_fs (its
+  // recovery's file operations are crash points too) and learns what
+  // survived. Sets error if it cannot.
+  virtual void reopen() = 0;
 
   model snapshot() {
     std::lock_guard g(mu);
@@ -218,8 +233,122 @@ class subject {
   io::fault_fs fs;
   std::string root;   // the tree crash images are made of
   std::string error;  // a step that failed unexpectedly
+  // While set, file operations are no crash points (the power cycle's
+  // crashed shutdown, whose calls all fail, changes nothing on disk).
+  std::atomic<bool> quiet{false};
+  // Set by the power cycle: the machine goes down after this many more file
+  // operations (counted by the op hook, see run_workload).
+  std::atomic<std::int64_t> crash_countdown{0};
+  void crash_now() {
+    quiet = true;
+    fs.crash();
+    crashed_ = true;
+  }
 
  protected:
+  // The power cycle step: a power loss between steps, then a reopen on the
+  // same fault_fs. The tree becomes a crash image of the kind the step
+  // draws (all unsynced changes dropped, all kept, or mixed), so recovery
+  // meets torn tails as well as clean rollbacks. The model needs no update
+  // for the crash itself: every check already allows what a crash may
+  // leave; reopen() makes the live state (cur) what survived.
+  void power_cycle(rng& r) {
+    // Half the cycles lose power inside a step: another step runs, and the
+    // machine goes down after a random number of its file operations. What
+    // it attempted is in the model already; its error is the crash's (a
+    // step that fails without the crash stays a failure). A flush cut short
+    // may have moved the durable offset without writing its checkpoint: the
+    // trusted bound does not move for it.
+    if (r.in(0, 1) == 0) {
+      std::vector<step_kind> ks;
+      for (auto k : all_steps)
+        if (k != step_kind::power_cycle && supports(k)) ks.push_back(k);
+      const step_kind k = ks[static_cast<std::size_t>(r.in(0, static_cast<std::int64_t>(ks.size()) - 1))];
+      crashed_ = false;
+      interrupted_ = true;
+      crash_countdown = r.in(1, 30);
+      run(k, r);
+      crash_countdown = 0;
+      interrupted_ = false;
+      if (crashed_) error.clear();
+      if (!error.empty()) return;
+    }
+    crash_now();
+    shut();
+    constexpr std::array kinds{crash_kind::drop, crash_kind::keep, crash_kind::mixed};
+    const crash_kind kind = kinds[static_cast<std::size_t>(r.in(0, 2))];
+    const std::string image = root + ".cycle";
+    status st = fs.write_crash_image(root, image, kind, r.next());
+    // reboot() brings fault_fs back up and forgets what it tracked; the
+    // tree is then replaced by the image before fault_fs touches it again,
+    // so what it finds there is the durable state it starts from.
+    if (auto b = fs.reboot(); st.ok() && !b.ok()) st = std::move(b);
+    if (st.ok()) {
+      std::error_code ec;
+      std::filesystem::remove_all(root, ec);
+      if (!ec) std::filesystem::rename(image, root, ec);
+      if (ec) st = make_error(errc::kafka_storage_error, "power cycle: replacing the tree: " + ec.message());
+    }
+    quiet = false;
+    if (!st.ok()) {
+      if (error.empty()) error = "power cycle: " + st.error().to_string();
+      return;
+    }
+    {
+      // What the model knew as durable before is what reopen() starts from.
+      std::lock_guard g(mu);
+      last_durable_.clear();
+    }
+    reopen();
+  }
+  // The records a reopen found become the live log; their timestamps are
+  // the ones they were written with.
+  void survived(const std::string& part, const std::vector<std::pair<std::int64_t, std::string>>& recs) {
+    std::lock_guard g(mu);
+    auto& p = m.parts[part];
+    std::map<std::int64_t, std::string> cur;
+    std::map<std::int64_t, std::int64_t> ts;
+    for (const auto& [off, v] : recs) {
+      cur[off] = v;
+      const auto t = p.ts.find(off);
+      ts[off] = t != p.ts.end() ? t->second : clk.now_ms();
+    }
+    p.cur = std::move(cur);
+    p.ts = std::move(ts);
+  }
+  // After a step, with the partition's durable offset and segment bases:
+  // if durable moved up to D, a flush ran to completion; the segment then
+  // active is the last one with a base below D (later ones start at D or
+  // above), and every segment before it was sealed then, so synced with its
+  // indexes. (If that flush found an empty active segment based at D, the
+  // bound is one segment short: the check is only weaker.)
+  void note_durable(const std::string& part, std::int64_t durable, const std::vector<std::int64_t>& bases) {
+    std::lock_guard g(mu);
+    auto [last, fresh] = last_durable_.try_emplace(part, durable);
+    if (interrupted_) return;
+    if (!fresh && durable > last->second) {
+      auto& p = m.parts[part];
+      for (const auto b : bases)
+        if (b < durable) p.trusted_below = std::max(p.trusted_below, b);
+    }
+    last->second = durable;
+  }
+  // Before a truncate_to: the segment holding the target becomes the
+  // active one and is walked on open from then on.
+  void untrust_from(const std::string& part, std::int64_t base) {
+    std::lock_guard g(mu);
+    auto& p = m.parts[part];
+    p.trusted_below = std::min(p.trusted_below, base);
+  }
+
+  // A new value of exactly n bytes (distinct from every earlier one but by
+  // chance when n is shorter than the sequence-number prefix).
+  std::string value_sized(rng& r, std::size_t n) {
+    std::string v = fmt::format("v{}-", ++seq_);
+    if (v.size() > n) v.clear();
+    while (v.size() < n) v.push_back(static_cast<char>((v.empty() || v[0] != 'v' ? 'A' : 'a') + r.in(0, 25)));
+    return v;
+  }
   std::string next_value(rng& r) {
     const std::size_t n = static_cast<std::size_t>(r.in(1, 120));
     std::string v = fmt::format("v{}-", ++seq_);
@@ -233,6 +362,10 @@ class subject {
   }
   // After a step: the live log is [start, end) with cur; below durable is acknowledged.
   void settle(const std::string& part, std::int64_t start, std::int64_t end, std::int64_t durable) {
+    // A step the power cycle cut short leaves no state to learn from: its
+    // system crashed part-way (a truncate that failed still shows what it
+    // was removing); reopen() learns what survived.
+    if (interrupted_) return;
     std::lock_guard g(mu);
     auto& p = m.parts[part];
     p.cur.erase(p.cur.lower_bound(end), p.cur.end());
@@ -258,7 +391,27 @@ class subject {
 
  private:
   std::uint64_t seq_ = 0;
+  std::map<std::string, std::int64_t> last_durable_;  // per partition, under mu
+  std::atomic<bool> crashed_{false};   // crash_now() ran
+  std::atomic<bool> interrupted_{false};  // a step the power cycle cuts short is running
 };
+
+// An opened log's recovery against the model's trusted bound: no segment
+// below it was walked (validated or rebuilt). A segment wholly below the
+// log start is exempt: it is one whose deletion a power loss rolled back,
+// and recovery walks such a segment when the checkpoint's recovery point
+// is below it (it holds no record anyone can read; see the report).
+template <class Log>
+void check_trusted(const std::string& name, const partition_model& m, const Log& l, std::vector<std::string>& bad) {
+  const recovery_report& rep = l.recovery();
+  if (rep.first_walked_base >= m.trusted_below) return;
+  for (const auto& seg : l.segments())
+    if (seg.base_offset.value() == rep.first_walked_base && seg.next_offset <= l.log_start_offset()) return;
+  bad.push_back(fmt::format("{}: open walked the segment at {}, sealed and flushed below the recovery point "
+                            "(segments below {} must be trusted; {} validated, {} indexes rebuilt)",
+                            name, rep.first_walked_base, m.trusted_below, rep.segments_validated,
+                            rep.indexes_rebuilt));
+}
 
 // --- subject 1: the storage log -------------------------------------------------
 
@@ -269,6 +422,8 @@ class log_subject final : public subject {
   bool supports(step_kind k) const override {
     return k != step_kind::commit_offset && k != step_kind::create_topic;
   }
+  // The longest sequences holding a power cycle (run_all_sequences).
+  static constexpr std::size_t power_cycle_max_len = 3;
 
   void setup() override {
     auto l = basic_log<io::fault_fs>::open(dir_ + "/t-0", opts_for(workload_config(), &clk), fs);
@@ -316,33 +471,60 @@ class log_subject final : public subject {
         }
         break;
       }
-      case step_kind::truncate: {
-        // truncate_to removes the whole batch holding its target: aim at
-        // an offset whose batch starts at or above the log start.
-        const auto first = batch_starts_.lower_bound(start());
-        if (first == batch_starts_.end() || *first >= end()) break;
-        const std::int64_t to = r.in(*first, end() - 1);
-        const std::int64_t cut = *std::prev(batch_starts_.upper_bound(to));
-        {
-          // Acknowledged records from the cut on are being removed on purpose.
-          std::lock_guard g(mu);
-          auto& p = m.parts["t-0"];
-          p.must.erase(p.must.lower_bound(cut), p.must.end());
-        }
-        st = log_->truncate_to(offset{to});
-        if (st.ok()) {  // durable on return: what was cut can never come back
-          std::lock_guard g(mu);
-          auto& p = m.parts["t-0"];
-          p.may.erase(p.may.lower_bound(end()), p.may.end());
-          batch_starts_.erase(batch_starts_.lower_bound(end()), batch_starts_.end());
+      case step_kind::truncate:
+        st = truncate_some(r, INT64_MAX, nullptr, nullptr);
+        break;
+      case step_kind::rewrite: {
+        // What a follower does when its leader changes: truncate, then
+        // append the removed batches again (new values of the same sizes)
+        // in the same segments, flushing each. First a durable segment
+        // boundary above the cut: the segment rolled there again reuses
+        // the name of the one truncate deleted, and only truncate's
+        // directory fsync keeps the old file (with the old records) from
+        // coming back after a power loss.
+        st = log_->roll();
+        const std::int64_t boundary = end();
+        if (st.ok()) st = append(r, static_cast<int>(r.in(1, 4)));
+        if (st.ok()) st = log_->flush();
+        std::vector<std::vector<std::size_t>> shapes;
+        std::set<std::int64_t> bases;
+        if (st.ok()) st = truncate_some(r, boundary, &shapes, &bases);
+        for (const auto& shape : shapes) {
+          if (!st.ok()) break;
+          if (bases.count(end()) != 0) st = log_->roll();
+          std::vector<std::string> values;
+          for (const auto n : shape) values.push_back(value_sized(r, n));
+          if (st.ok()) st = append_values(std::move(values));
+          if (st.ok()) st = log_->flush();
         }
         break;
       }
+      case step_kind::power_cycle:
+        power_cycle(r);
+        break;
       default:
         FAIL("unsupported step");
     }
     if (!st.ok() && error.empty()) error = fmt::format("{}: {}", step_name(k), st.error().to_string());
-    after();
+    if (log_) after();
+  }
+
+  void reopen() override {
+    auto l = basic_log<io::fault_fs>::open(dir_ + "/t-0", opts_for(workload_config(), &clk), fs);
+    if (!l.ok()) {
+      error = "power cycle: reopen failed: " + l.error().to_string();
+      return;
+    }
+    log_ = std::move(*l);
+    std::vector<std::string> bad;
+    check_trusted("t-0", snapshot().parts["t-0"], *log_, bad);
+    std::vector<std::pair<std::int64_t, std::string>> recs;
+    if (read_log(*log_, recs, bad)) survived("t-0", recs);
+    if (!bad.empty()) {
+      error = "power cycle: " + bad.front();
+      return;
+    }
+    batches_.erase(batches_.lower_bound(end()), batches_.end());
   }
 
   std::vector<std::string> check_image(const std::string& image, const model& want) override {
@@ -358,6 +540,7 @@ class log_subject final : public subject {
           return bad;
         }
         s.starts["t-0"] = (*l)->log_start_offset().value();
+        if (round == 0) check_trusted("t-0", want.parts.at("t-0"), **l, bad);
         if (!read_log(**l, s.records["t-0"], bad)) return bad;
         if (auto c = (*l)->close(); !c.ok()) bad.push_back("close failed: " + c.error().to_string());
       }
@@ -411,13 +594,18 @@ class log_subject final : public subject {
   status append(rng& r, int n) {
     std::vector<std::string> values;
     for (int i = 0; i < n; ++i) values.push_back(next_value(r));
+    return append_values(std::move(values));
+  }
+  status append_values(std::vector<std::string> values) {
+    const int n = static_cast<int>(values.size());
     std::vector<record> recs;
     for (const auto& v : values) recs.push_back({.value = as_bytes_view(v)});
     const std::int64_t base = end();
     for (int i = 0; i < n; ++i) may_write("t-0", base + i, values[static_cast<std::size_t>(i)]);
     auto info = log_->append(recs);
     if (!info) return std::move(info).error();
-    batch_starts_.insert(base);
+    auto& sizes = batches_[base];
+    for (const auto& v : values) sizes.push_back(v.size());
     std::lock_guard g(mu);
     auto& p = m.parts["t-0"];
     for (int i = 0; i < n; ++i) {
@@ -428,11 +616,53 @@ class log_subject final : public subject {
   }
   static bytes_view as_bytes_view(const std::string& s) { return bytes_view(s); }
 
-  void after() { settle("t-0", start(), end(), log_->durable_offset().value()); }
+  void after() {
+    settle("t-0", start(), end(), log_->durable_offset().value());
+    std::vector<std::int64_t> bases;
+    for (const auto& seg : log_->segments()) bases.push_back(seg.base_offset.value());
+    note_durable("t-0", log_->durable_offset().value(), bases);
+  }
 
   std::string dir_;
   std::unique_ptr<basic_log<io::fault_fs>> log_;
-  std::set<std::int64_t> batch_starts_;
+  std::map<std::int64_t, std::vector<std::size_t>> batches_;  // start -> its values' sizes
+
+  // Truncates at a random offset (below `below` if it can); the removed
+  // batches' shapes go to *removed and the removed segment bases to *bases
+  // (if given).
+  status truncate_some(rng& r, std::int64_t below, std::vector<std::vector<std::size_t>>* removed,
+                       std::set<std::int64_t>* bases) {
+    // truncate_to removes the whole batch holding its target: aim at
+    // an offset whose batch starts at or above the log start.
+    const auto first = batches_.lower_bound(start());
+    if (first == batches_.end() || first->first >= end()) return {};
+    const std::int64_t hi = first->first < below ? std::min(below, end()) - 1 : end() - 1;
+    const std::int64_t to = r.in(first->first, hi);
+    const std::int64_t cut = std::prev(batches_.upper_bound(to))->first;
+    for (const auto& seg : log_->segments()) {
+      if (seg.base_offset.value() <= to && to < seg.next_offset.value()) untrust_from("t-0", seg.base_offset.value());
+      if (bases && seg.base_offset.value() > to) bases->insert(seg.base_offset.value());
+    }
+    {
+      // Acknowledged records from the cut on are being removed on purpose.
+      std::lock_guard g(mu);
+      auto& p = m.parts["t-0"];
+      p.must.erase(p.must.lower_bound(cut), p.must.end());
+    }
+    auto st = log_->truncate_to(offset{to});
+    if (st.ok()) {  // durable on return: what was cut can never come back
+      {
+        std::lock_guard g(mu);
+        auto& p = m.parts["t-0"];
+        p.may.erase(p.may.lower_bound(end()), p.may.end());
+      }
+      const auto from = batches_.lower_bound(end());
+      if (removed)
+        for (auto it = from; it != batches_.end(); ++it) removed->push_back(it->second);
+      batches_.erase(from, batches_.end());
+    }
+    return st;
+  }
 };
 
 // --- subject 2: a broker, its topics and a group's offsets -------------------------
@@ -441,7 +671,11 @@ class broker_subject final : public subject {
  public:
   explicit broker_subject(std::string dir) : dir_(std::move(dir)) { root = dir_; }
 
-  bool supports(step_kind k) const override { return k != step_kind::truncate; }
+  bool supports(step_kind k) const override { return k != step_kind::truncate && k != step_kind::rewrite; }
+  // The broker's 3-step sequences are the suite's bulk: the 3-step ones
+  // with a power cycle would add 40% to them; 2 steps cover every step
+  // before and after a power cycle, and the random workloads the rest.
+  static constexpr std::size_t power_cycle_max_len = 2;
 
   broker_options options(const std::string& data_dir) {
     broker_options o;
@@ -460,17 +694,7 @@ class broker_subject final : public subject {
       std::lock_guard g(mu);
       m.topics_must.insert("t");
     }
-    producer_config pc;
-    pc.linger_ms = 0;
-    pc.acks = ack::leader;
-    auto p = producer::create(*b_, pc);
-    REQUIRE(p.ok());
-    prod_ = std::move(*p);
-    consumer_config cc;
-    cc.group_id = "g";
-    auto c = consumer::create(*b_, cc);
-    REQUIRE(c.ok());
-    cons_ = std::move(*c);
+    REQUIRE(clients().ok());
     rng r{11};
     REQUIRE(send(r, 10, true).ok());
     after();
@@ -551,15 +775,48 @@ class broker_subject final : public subject {
         }
         break;
       }
+      case step_kind::power_cycle:
+        power_cycle(r);
+        break;
       default:
         FAIL("unsupported step");
     }
     if (!st.ok() && error.empty()) error = fmt::format("{}: {}", step_name(k), st.error().to_string());
-    after();
+    if (b_) after();
+  }
+
+  void reopen() override {
+    auto b = broker::open(options(dir_ + "/data"), fs);
+    if (!b.ok()) {
+      error = "power cycle: reopen failed: " + b.error().to_string();
+      return;
+    }
+    b_ = std::move(*b);
+    if (auto s = clients(); !s.ok()) {
+      error = "power cycle: " + s.error().to_string();
+      return;
+    }
+    std::vector<std::string> bad;
+    for (const auto& t : b_->list_topics()) {
+      auto d = b_->describe_topic(t);
+      if (!d.ok()) {
+        error = "power cycle: describe failed: " + d.error().to_string();
+        return;
+      }
+      for (const auto& pd : d->partitions) {
+        std::vector<std::pair<std::int64_t, std::string>> recs;
+        if (!read_partition(*b_, t, pd, recs, bad)) {
+          error = "power cycle: " + bad.front();
+          return;
+        }
+        survived(key_of(t, pd.partition), recs);
+      }
+    }
   }
 
   std::vector<std::string> check_image(const std::string& image, const model& want) override {
     std::vector<std::string> bad;
+    check_trusted_segments(image, want, bad);
     image_state first;
     for (int round = 0; round < 2; ++round) {
       io::fault_fs real;  // passes through to the image's files, without slow real fsyncs
@@ -633,11 +890,63 @@ class broker_subject final : public subject {
     cons_.reset();
     if (prod_) (void)prod_->close();
     prod_.reset();
+    if (durable_prod_) (void)durable_prod_->close();
+    durable_prod_.reset();
     if (b_) (void)b_->close();
     b_.reset();
   }
 
  private:
+  // The producer (acks=1) and the group's consumer; the acks=all producer
+  // is made when first needed.
+  status clients() {
+    producer_config pc;
+    pc.linger_ms = 0;
+    pc.acks = ack::leader;
+    auto p = producer::create(*b_, pc);
+    if (!p.ok()) return std::move(p).error();
+    prod_ = std::move(*p);
+    consumer_config cc;
+    cc.group_id = "g";
+    auto c = consumer::create(*b_, cc);
+    if (!c.ok()) return std::move(c).error();
+    cons_ = std::move(*c);
+    return {};
+  }
+
+  // The broker's API does not show a partition's recovery report: each
+  // partition holding segments that must be trusted is opened as a storage
+  // log on a copy of its directory (the image itself must reach the broker
+  // untouched), before the broker opens the image.
+  void check_trusted_segments(const std::string& image, const model& want, std::vector<std::string>& bad) {
+    for (const auto& [key, pm] : want.parts) {
+      if (pm.trusted_below <= 0) continue;
+      const std::string src = image + "/data/" + key;
+      std::error_code ec;
+      if (!std::filesystem::is_directory(src, ec)) continue;  // check_partition judges a lost partition
+      const std::string copy = image + ".trust";
+      std::filesystem::remove_all(copy, ec);
+      std::filesystem::copy(src, copy, std::filesystem::copy_options::recursive, ec);
+      if (ec) {
+        bad.push_back(fmt::format("{}: copying the partition failed: {}", key, ec.message()));
+        return;
+      }
+      {
+        io::fault_fs real;
+        log_config c = workload_config();
+        c.flush_ms = flush_ms;
+        auto l = basic_log<io::fault_fs>::open(copy, opts_for(c, &clk), real);
+        if (!l.ok()) {
+          bad.push_back(fmt::format("{}: open as a log failed: {}", key, l.error().to_string()));
+        } else {
+          check_trusted(key, pm, **l, bad);
+          (void)(*l)->close();
+        }
+      }
+      std::filesystem::remove_all(copy, ec);
+    }
+  }
+
   static bool read_partition(broker& b, const std::string& t, const partition_description& pd,
                              std::vector<std::pair<std::int64_t, std::string>>& out, std::vector<std::string>& bad) {
     if (pd.log_end.value() == pd.log_start.value()) return true;
@@ -744,9 +1053,22 @@ class broker_subject final : public subject {
     for (const auto& t : b_->list_topics()) {
       auto d = b_->describe_topic(t);
       if (!d.ok()) continue;
-      for (const auto& pd : d->partitions)
-        settle(key_of(t, pd.partition), pd.log_start.value(), pd.log_end.value(), pd.durable.value());
+      for (const auto& pd : d->partitions) {
+        const std::string key = key_of(t, pd.partition);
+        settle(key, pd.log_start.value(), pd.log_end.value(), pd.durable.value());
+        note_durable(key, pd.durable.value(), segment_bases(dir_ + "/data/" + format::partition_dir(t, pd.partition)));
+      }
     }
+  }
+
+  static std::vector<std::int64_t> segment_bases(const std::string& dir) {
+    std::vector<std::int64_t> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      const auto n = format::parse_file_name(e.path().filename().string());
+      if (n.kind == format::file_kind::log) out.push_back(n.base_offset);
+    }
+    return out;
   }
 
   std::string dir_;
@@ -789,7 +1111,7 @@ std::uint64_t fingerprint(const std::string& dir) {
 std::uint64_t fingerprint(const model& m) {
   std::string all;
   for (const auto& [k, p] : m.parts) {
-    all += fmt::format("P{}:{}:{}|", k, p.min_start, p.max_start);
+    all += fmt::format("P{}:{}:{}:{}|", k, p.min_start, p.max_start, p.trusted_below);
     for (const auto& [o, vs] : p.may)
       for (const auto& v : vs) all += fmt::format("m{}={};", o, v);
     for (const auto& [o, v] : p.must) all += fmt::format("M{}={};", o, v);
@@ -817,16 +1139,7 @@ struct harness_options {
 
 // Runs `steps` on a fresh subject; checks crash images at every operation of
 // the steps from `check_from` on, and after each of those steps.
-// Where workloads and images live: /dev/shm when it is there (the images
-// are opened thousands of times; tmpfs keeps that CPU-bound), else /tmp.
-std::string scratch_base() {
-  static const std::string base = [] {
-    std::error_code ec;
-    if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0) return std::string("/dev/shm");
-    return std::filesystem::temp_directory_path().string();
-  }();
-  return base;
-}
+// Workloads and images live under scratch_base() (test_util.hpp).
 
 template <class Subject>
 void run_workload(const std::vector<step_kind>& steps, std::size_t check_from, std::uint64_t seed,
@@ -848,7 +1161,7 @@ void run_workload(const std::vector<step_kind>& steps, std::size_t check_from, s
   std::atomic<std::size_t> at_step{0};
   std::atomic<bool> checking{false};
   auto check_now = [&] {
-    if (!o.check || !checking.load()) return;
+    if (!o.check || !checking.load() || s.quiet.load()) return;
     std::lock_guard g(check_mu);
     if (st.failures.size() >= o.max_failures) return;
     const model want = s.snapshot();
@@ -875,7 +1188,12 @@ void run_workload(const std::vector<step_kind>& steps, std::size_t check_from, s
       std::filesystem::remove_all(image, ec);
     }
   };
-  s.fs.set_op_hook(check_now);
+  s.fs.set_op_hook([&] {
+    check_now();
+    // The power cycle's crash inside a step: after the images of this
+    // operation, the machine goes down.
+    if (s.crash_countdown.load() > 0 && s.crash_countdown.fetch_sub(1) == 1) s.crash_now();
+  });
   rng r{seed};
   for (std::size_t i = 0; i < steps.size(); ++i) {
     at_step = i;
@@ -922,12 +1240,20 @@ run_stats run_all_sequences(const harness_options& o, std::set<std::string>* sit
         auto n = s;
         n.push_back(k);
         longer.push_back(n);
-        all.push_back(n);
+        if (n.size() <= Subject::power_cycle_max_len ||
+            std::find(n.begin(), n.end(), step_kind::power_cycle) == n.end())
+          all.push_back(n);
       }
     seqs = std::move(longer);
   }
   std::uint64_t seed = 1;
+  // FRANZ_POWER_SEED=N runs only the workload of that seed (a failure's).
+  const std::uint64_t only = env_or("FRANZ_POWER_SEED", 0);
   for (const auto& s : all) {
+    if (only != 0 && seed != only) {
+      ++seed;
+      continue;
+    }
     run_workload<Subject>(s, s.size() - 1, seed++, o, st, sites);
     if (stop_at_first && !st.failures.empty()) break;
   }
@@ -945,7 +1271,9 @@ run_stats run_random(std::uint64_t count, std::uint64_t first_seed, const harnes
     for (auto k : all_steps)
       if (probe.supports(k)) kinds.push_back(k);
   }
+  const std::uint64_t only = env_or("FRANZ_POWER_SEED", 0);
   for (std::uint64_t i = 0; i < count; ++i) {
+    if (only != 0 && first_seed + i != only) continue;
     rng r{first_seed + i};
     std::vector<step_kind> steps(static_cast<std::size_t>(r.in(4, 12)));
     for (auto& k : steps) k = kinds[static_cast<std::size_t>(r.in(0, static_cast<std::int64_t>(kinds.size()) - 1))];
@@ -960,7 +1288,10 @@ void report(const char* what, const run_stats& st) {
               static_cast<unsigned long long>(st.workloads), static_cast<unsigned long long>(st.crash_points),
               static_cast<unsigned long long>(st.images), static_cast<unsigned long long>(st.checked),
               st.failures.size());
-  for (const auto& f : st.failures) UNSCOPED_INFO(f);
+  for (const auto& f : st.failures) {
+    std::printf("  %s\n", f.c_str());
+    UNSCOPED_INFO(f);
+  }
 }
 
 harness_options ci_options() {
@@ -1014,6 +1345,13 @@ TEST_CASE("without any one of franz's fsyncs or directory fsyncs, the power-loss
   (void)run_all_sequences<log_subject>(collect, &sites);
   (void)run_all_sequences<broker_subject>(collect, &sites);
   REQUIRE(sites.size() >= 5);
+  // FRANZ_POWER_SITE=file:line checks that one site only (it must be one
+  // the workloads reach).
+  if (const char* only = std::getenv("FRANZ_POWER_SITE"); only != nullptr && *only != '\0') {
+    INFO("FRANZ_POWER_SITE " << only << " is not a sync site the workloads reach");
+    REQUIRE(sites.count(only) == 1);
+    sites = {only};
+  }
   for (const auto& site : sites) {
     harness_options o = ci_options();
     o.ignored_site = site;
@@ -1022,18 +1360,31 @@ TEST_CASE("without any one of franz's fsyncs or directory fsyncs, the power-loss
     if (st.failures.empty()) st = run_all_sequences<broker_subject>(o, nullptr, true);
     if (st.failures.empty()) st = run_random<log_subject>(50, 1000, o, true);
     if (st.failures.empty()) st = run_random<broker_subject>(50, 5000, o, true);
+    // Syncs no promise depends on, with the reason (they stay: cheap, and
+    // they keep the directory tidy). A line number that moved fails the
+    // test until this list is updated.
+    static const std::map<std::string, const char*> not_required{
+        {"lib/broker.cpp:190",
+         "the directory fsync after broker::load removes leftovers (partition directories topics.meta does not "
+         "list, *-delete directories, topics.meta.tmp): a power loss can only bring a leftover back, and every "
+         "open removes it again by the same rule; a name is reused only by create_topic / add_partitions, which "
+         "remove whatever is there and fsync the directory before topics.meta lists it"}};
+    const auto exempt = not_required.find(site);
     std::printf("sensitivity: without the sync at %s: %s\n", site.c_str(),
-                st.failures.empty() ? "NOT CAUGHT" : st.failures.front().c_str());
+                !st.failures.empty()          ? st.failures.front().c_str()
+                : exempt != not_required.end() ? "not caught; not required (see not_required)"
+                                               : "NOT CAUGHT");
+    if (exempt != not_required.end()) continue;
     INFO("the sync at " << site << " can be removed and the power-loss suite still passes");
     CHECK_FALSE(st.failures.empty());
   }
 }
 
-// Hidden ([.]) until its CI cost is measured: `franz_tests "[power]"` and
-// .ci/long run it.
-TEST_CASE("random longer workloads survive a power loss at every file operation", "[.][reliability][power]") {
+// 25 per subject in CI (about 40 s in release); the long form sets
+// FRANZ_POWER_RANDOM=250 (500 in all).
+TEST_CASE("random longer workloads survive a power loss at every file operation", "[reliability][power]") {
   FRANZ_SKIP_IF_SANITIZED();
-  const std::uint64_t n = env_or("FRANZ_POWER_RANDOM", sanitized ? 10 : 250);
+  const std::uint64_t n = env_or("FRANZ_POWER_RANDOM", sanitized ? 10 : 25);
   auto o = ci_options();
   const auto a = run_random<log_subject>(n, 1000, o);
   report("log, random", a);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdlib>
@@ -30,6 +31,34 @@
   } while (0)
 
 namespace franz::test {
+
+// Whether this is an ASan or TSan build (g++ or clang): slow tests run a
+// smaller form there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool sanitized = true;
+#else
+inline constexpr bool sanitized = false;
+#endif
+#else
+inline constexpr bool sanitized = false;
+#endif
+
+// Where tests that open thousands of copies put them: /dev/shm when it is
+// there and writable (tmpfs keeps that CPU-bound: every open and close
+// fsyncs), else the temporary directory.
+inline std::string scratch_base() {
+  static const std::string base = [] {
+    std::error_code ec;
+    if (std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK | X_OK) == 0)
+      return std::string("/dev/shm");
+    return std::filesystem::temp_directory_path().string();
+  }();
+  return base;
+}
+
 
 // A fresh directory under /tmp (or under base), removed (with its
 // contents) on scope exit.
