@@ -164,10 +164,13 @@ status broker::load() {
   // Remove what interrupted operations left: deleted partitions, partition
   // directories of topics (or partitions) the topics file does not list
   // (a create or add-partitions that did not reach the topics file, or a
-  // delete that did), and a half-written topics file.
+  // delete that did), and a half-written topics file. The removals need no
+  // directory fsync: a power loss can only bring a leftover back, and the
+  // next open removes it by the same rule; its name is reused only by
+  // create_topic / add_partitions, which clear the name and fsync the
+  // directory before the topics file lists it.
   std::map<std::string, std::int32_t, std::less<>> counts;
   for (const auto& t : meta.topics) counts[t.name] = t.partitions;
-  bool removed = false;
   for (const auto& n : names) {
     const auto e = format::parse_data_entry(n);
     bool remove = false;
@@ -180,14 +183,9 @@ status broker::load() {
       // A leftover topics.meta.tmp is gone already if topics.meta was
       // missing: persisting the empty one above wrote and renamed it.
       if (auto s = env_->unlink(path_of(n)); !s.ok() && s.error().sys_errno != ENOENT) return s;
-      removed = true;
     }
-    if (remove) {
-      FRANZ_TRY(env_->remove_dir(path_of(n)));
-      removed = true;
-    }
+    if (remove) FRANZ_TRY(env_->remove_dir(path_of(n)));
   }
-  if (removed) FRANZ_TRY(env_->fsync_dir(dir));
 
   next_topic_id_ = meta.next_topic_id;
   for (const auto& t : meta.topics) {

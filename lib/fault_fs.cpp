@@ -227,6 +227,7 @@ status fault_fs::unlink(const std::string& path) {
     const bool existed = ::stat(path.c_str(), &st) == 0;
     FRANZ_TRY(real_.unlink(path));
     if (existed) forget_if_unlinked(st);
+    if (existed && space_budget_ && unlink_refunds_) *space_budget_ += static_cast<std::uint64_t>(st.st_size);
     return {};
   }());
 }

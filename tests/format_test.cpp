@@ -1441,3 +1441,44 @@ TEST_CASE("append at a log end near INT64_MAX is OFFSET_OUT_OF_RANGE once its la
   CHECK((*lg)->append(three.front()).code() == errc::offset_out_of_range);
   CHECK((*lg)->append_batch(batch_ending_at_int64_max()).code() == errc::offset_out_of_range);
 }
+
+TEST_CASE("a read stops before a later batch whose damaged base offset would overflow; the next read names it",
+          "[format]") {
+  // fuzz_segment_reader regress-damaged-base-after-the-read-batch (the
+  // 30-minute run): locate added base + delta of the batches after the one
+  // it landed on without checking their base offsets, overflowing on a
+  // damaged one. Index entries at every batch keep the damage out of the
+  // open's walk (which starts at the last entry), as in the fuzzed input.
+  test::temp_dir d;
+  const std::string dir = d.sub("t-0");
+  log_config c;
+  c.index_interval_bytes = 0;
+  const std::vector<record> one{{"k", "v", {}, timestamp{T}}};
+  const std::vector<record> two(2, record{"k", "v", {}, timestamp{T}});
+  std::uint64_t second_at = 0;
+  {
+    auto lg = franz::log::open(dir, test::opts_for(c));
+    REQUIRE_OK(lg);
+    REQUIRE_OK((*lg)->append(one));
+    second_at = (*lg)->size_bytes();
+    REQUIRE_OK((*lg)->append(two));
+    REQUIRE_OK((*lg)->append(one));
+    REQUIRE_OK((*lg)->close());
+  }
+  const std::string seg = dir + "/" + format::segment_file(0, format::log_suffix);
+  std::string data = test::read_file(seg);
+  const std::int64_t damaged = INT64_MAX;  // + last offset delta 1 overflows
+  REQUIRE(second_at + sizeof damaged <= data.size());
+  format::store_le(reinterpret_cast<std::byte*>(data.data() + second_at), damaged);
+  test::write_file(seg, data);
+
+  auto lg = franz::log::open(dir, test::opts_for(c));
+  REQUIRE_OK(lg);
+  REQUIRE((*lg)->log_end_offset() == offset{4});
+  const auto first = (*lg)->read(offset{0}, 1 << 20);
+  REQUIRE_OK(first);
+  CHECK(first->bytes().size() == second_at);  // the first batch only
+  const auto next = (*lg)->read(offset{1}, 1 << 20);
+  CHECK(next.code() == errc::corrupt_message);
+  CHECK_THAT(next.error().message, Catch::Contains("9223372036854775807"));
+}

@@ -319,6 +319,15 @@ inline std::size_t encode_batch(std::byte* dst, std::span<const record> recs, co
   return h;
 }
 
+// base_offset + last_offset_delta of a header read back from disk without a
+// probe, saturated at INT64_MAX: the base offset is outside the checksum, so
+// a damaged one may make the sum overflow. For comparisons; a caller adds
+// one only to a result it has shown is below some offset.
+[[nodiscard]] inline std::int64_t last_offset_of(const batch_header& h) noexcept {
+  std::int64_t last = 0;
+  return __builtin_add_overflow(h.base_offset, h.last_offset_delta, &last) ? INT64_MAX : last;
+}
+
 // What a scan of bytes that should start with a batch finds there.
 enum class batch_probe : std::uint8_t {
   ok,          // a whole, valid batch

@@ -10,8 +10,10 @@
 //    as it is (the page cache survives a kill -9) while still remembering
 //    what was durable, for a later power loss;
 //  - fail_fsync_at(n): the n-th sync call from now fails with EIO;
-//  - set_space_budget(bytes): writes and fallocates that would allocate
-//    more than the budget fail with ENOSPC, writing nothing;
+//  - set_space_budget(bytes, unlink_refunds): writes and fallocates that
+//    would allocate more than the budget fail with ENOSPC, writing nothing;
+//    with unlink_refunds, unlinking a file gives its size back (as if no
+//    one held it open: a real file system frees it at the last close);
 //  - fail_writes(errno): every write/pwrite fails with that errno (0 stops).
 //  - set_op_hook(f): f runs after every mutating call (on the caller's
 //    thread, outside fault_fs's lock), so a test can look at the disk as a
@@ -77,9 +79,10 @@ class fault_fs {
     std::lock_guard g(mu_);
     write_errno_ = err;
   }
-  void set_space_budget(std::optional<std::uint64_t> bytes) {
+  void set_space_budget(std::optional<std::uint64_t> bytes, bool unlink_refunds = false) {
     std::lock_guard g(mu_);
     space_budget_ = bytes;
+    unlink_refunds_ = unlink_refunds;
   }
   void crash(crash_mode mode = crash_mode::power_loss) {
     std::lock_guard g(mu_);
@@ -220,6 +223,7 @@ class fault_fs {
   std::uint64_t sync_calls_ = 0;
   std::uint64_t fail_sync_at_ = 0;  // 0: never
   std::optional<std::uint64_t> space_budget_;
+  bool unlink_refunds_ = false;
   int write_errno_ = 0;
   std::shared_ptr<const std::function<void()>> hook_;
   std::uint64_t ops_ = 0;

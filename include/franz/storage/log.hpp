@@ -363,11 +363,8 @@ class basic_log {
     last_flush_ms_.store(clk_->now_ms(), std::memory_order_relaxed);
     // Persist the recovery point once it moves past a segment boundary, so
     // recovery walks about one segment, at one checkpoint write per segment.
-    // The data is durable already; a checkpoint that cannot be written for
-    // lack of space only means a longer recovery, so it is not an error.
     if (segment_holding(end) != segment_holding(recovery_point_)) {
-      if (auto st = write_checkpoint(log_start_.load(std::memory_order_relaxed), end);
-          !st.ok() && st.code() != errc::out_of_space)
+      if (auto st = move_recovery_point(log_start_.load(std::memory_order_relaxed), end); !st.ok())
         return go_offline(std::move(st));
     }
     return {};
@@ -458,7 +455,15 @@ class basic_log {
       return make_error(errc::offset_out_of_range,
                         fmt::format("delete_records to {} is past the log end {}", t, end));
     if (t <= log_start_.load(std::memory_order_relaxed)) return offset{log_start_.load()};
-    if (auto s = write_checkpoint(t, recovery_point_); !s.ok()) return go_offline(std::move(s));
+    if (auto s = write_checkpoint(t, recovery_point_); !s.ok()) {
+      if (s.code() != errc::out_of_space) return go_offline(std::move(s));
+      // A disk with no free page for the checkpoint's .tmp: free what lies
+      // wholly below t first (see delete_segments_below), then try again.
+      // If that frees nothing, OUT_OF_SPACE, with the start perhaps moved
+      // part of the way.
+      FRANZ_TRY(delete_segments_below([&](const segment& sg) { return sg.next_offset() <= t; }));
+      if (auto again = write_checkpoint(t, recovery_point_); !again.ok()) return go_offline(std::move(again));
+    }
     log_start_.store(t, std::memory_order_release);
     // Kafka rolls an active segment that lies wholly below the new start so
     // that it can be deleted too.
@@ -632,17 +637,24 @@ class basic_log {
     // instead would hand out later offsets as if they were f.
     if (pos >= size) return s->missing_offset(f);
     std::uint64_t p = pos, prev = pos;
+    std::int64_t expected = 0;  // the next batch's base offset
     while (p < size) {
       auto n = s->batch_size_at(p, size);
       if (!n) return s->blame(prev, p, std::move(n).error());
       const auto h = format::read_header(s->data() + p);
+      const std::int64_t last = format::last_offset_of(h);
       // The batch holding f was published whole before `end` was loaded, so
       // it ends below it. One that claims more has a damaged header; leaving
       // it out (as a batch past the limit is) would return nothing, forever.
-      if (p == pos && h.base_offset + h.last_offset_delta >= end)
-        return s->bad_header(p, "last offset past the log end");
-      if (h.base_offset + h.last_offset_delta >= limit) break;
+      if (p == pos && last >= end) return s->bad_header(p, "last offset past the log end");
+      // position_of checked the offsets up to f's batch, not past it: a
+      // later batch that does not start where its predecessor ended is
+      // damage. The read stops before it; the next one starts there and
+      // names it.
+      if (p > pos && h.base_offset != expected) break;
+      if (last >= limit) break;
       if ((p > pos || !at_least_one) && p + *n - pos > max_bytes) break;
+      expected = last + 1;  // last < limit
       prev = p;
       p += *n;
     }
@@ -827,14 +839,30 @@ class basic_log {
     while (n + 1 < segs->size() && pred(*(*segs)[n])) ++n;
     if (n == 0) return std::size_t{0};
     const std::int64_t new_start = std::max(log_start_.load(), (*segs)[n]->base_offset());
+    bool persisted = true;
     if (new_start != log_start_.load() || checkpoint_log_start_ != new_start) {
-      if (auto s = write_checkpoint(new_start, recovery_point_); !s.ok()) return go_offline(std::move(s));
+      if (auto s = write_checkpoint(new_start, recovery_point_); !s.ok()) {
+        if (s.code() != errc::out_of_space) return go_offline(std::move(s));
+        // A full disk: delete first, persist after. Recovery takes the start
+        // from the first segment when that is past the checkpoint's, so once
+        // the deletions are durable the start cannot go back either way.
+        persisted = false;
+      }
       log_start_.store(new_start, std::memory_order_release);
     }
     publish(std::make_shared<segment_list>(segs->begin() + static_cast<std::ptrdiff_t>(n), segs->end()));
     for (std::size_t i = 0; i < n; ++i)
       if (auto s = (*segs)[i]->delete_files(); !s.ok()) return go_offline(std::move(s));
     dir_dirty_ = true;
+    if (!persisted) {
+      segs.reset();  // the space comes back when the last reference goes
+      if (auto s = fs_->fsync_dir(dir_); !s.ok()) return sync_failed(std::move(s));
+      dir_dirty_ = false;
+      // Still no room: the start stays as the segments say (a flush or
+      // close writes it when it can).
+      if (auto s = write_checkpoint(new_start, recovery_point_); !s.ok() && s.code() != errc::out_of_space)
+        return go_offline(std::move(s));
+    }
     return n;
   }
 
@@ -844,6 +872,19 @@ class basic_log {
     checkpoint_log_start_ = log_start;
     recovery_point_ = recovery_point;
     return {};
+  }
+
+  // Writes the checkpoint after a flush made [start, end) durable. The data
+  // is durable already, so a checkpoint that cannot be written for lack of
+  // space is no error: only the recovery point stays behind (a longer
+  // recovery). The log start loses nothing either: delete_records and
+  // retention persist a start before moving it or, on a full disk, make the
+  // deletions that imply it durable first, so a start the checkpoint lacks
+  // is one recovery derives from the first segment again.
+  [[nodiscard]] status move_recovery_point(std::int64_t start, std::int64_t end) {
+    auto st = write_checkpoint(start, end);
+    if (!st.ok() && st.code() == errc::out_of_space) return {};
+    return st;
   }
 
   void remove_segment_files(std::int64_t base) {
@@ -865,13 +906,7 @@ class basic_log {
     FRANZ_TRY(flush_locked());
     const std::int64_t end = log_end_.load();
     const std::int64_t start = log_start_.load();
-    if (recovery_point_ != end || checkpoint_log_start_ != start) {
-      auto st = write_checkpoint(start, end);
-      // As in flush: the data is durable, so on a full disk only the
-      // recovery point stays behind (a longer recovery). Every log start
-      // move persisted its checkpoint already (delete_records, retention).
-      if (!st.ok() && !(st.code() == errc::out_of_space && checkpoint_log_start_ == start)) return st;
-    }
+    if (recovery_point_ != end || checkpoint_log_start_ != start) FRANZ_TRY(move_recovery_point(start, end));
     return {};
   }
 

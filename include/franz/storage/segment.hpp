@@ -621,7 +621,11 @@ class basic_segment {
   // length would start it inside a batch).
   [[nodiscard]] time_check check_time_entry(format::time_entry e, std::int64_t from) const {
     using verdict = typename time_check::verdict;
-    const std::int64_t last = base_ + std::int64_t{e.relative_offset};
+    // No stored batch ends at INT64_MAX (stored_batch_problem), so an entry
+    // there, or past it, is damage.
+    std::int64_t last = 0;
+    if (__builtin_add_overflow(base_, std::int64_t{e.relative_offset}, &last) || last == INT64_MAX)
+      return {verdict::damaged};
     if (from > last) return {verdict::damaged};
     auto landing = position_of(from);
     const std::uint64_t limit = size();
@@ -643,7 +647,7 @@ class basic_segment {
         mismatch = true;
         break;
       }
-      if (expected == last + 1 || h.last_offset_delta < 0) break;
+      if (expected == last + 1 || h.last_offset_delta < 0 || format::last_offset_of(h) == INT64_MAX) break;
       max_ts = std::max(max_ts, h.max_timestamp);
       expected = h.base_offset + h.last_offset_delta + 1;
       pos += *n;
@@ -691,8 +695,9 @@ class basic_segment {
         return blame(prev, pos, corrupt_at(pos, fmt::format("batch base offset {} where {} was expected",
                                                             h.base_offset, expected)));
       if (h.last_offset_delta < 0) return blame(prev, pos, corrupt_at(pos, "negative last offset delta"));
-      if (h.base_offset + h.last_offset_delta >= target) return pos;
-      expected = h.base_offset + h.last_offset_delta + 1;
+      const std::int64_t last = format::last_offset_of(h);
+      if (last >= target) return pos;
+      expected = last + 1;  // last < target
       prev = pos;
       pos += *n;
     }
