@@ -1482,3 +1482,34 @@ TEST_CASE("a read stops before a later batch whose damaged base offset would ove
   CHECK(next.code() == errc::corrupt_message);
   CHECK_THAT(next.error().message, Catch::Contains("9223372036854775807"));
 }
+
+TEST_CASE("a trusted segment whose index entry lies past INT64_MAX - 1 is rebuilt, not added to its base",
+          "[format]") {
+  // fuzz_segment_reader regress-index-entry-past-int64-max (the second
+  // 30-minute run): load_trusted added the last offset-index entry to a
+  // base near INT64_MAX and overflowed. Release builds wrapped and happened
+  // to rebuild; the ASan+UBSan suite (halt_on_error) stops on the overflow.
+  test::temp_dir d;
+  const std::vector<record> one{{"k", "v", {}, timestamp{T}}};
+  {
+    auto lg = open_log_near_int64_max(d);
+    REQUIRE_OK(lg);
+    REQUIRE_OK((*lg)->append(one));  // at INT64_MAX - 2
+    REQUIRE_OK((*lg)->roll());
+    REQUIRE_OK((*lg)->close());
+  }
+  const std::string dir = d.sub("t-0");
+  const std::string idx = dir + "/" + format::segment_file(INT64_MAX - 2, format::index_suffix);
+  std::string entry(8, '\0');
+  format::store_le(reinterpret_cast<std::byte*>(entry.data()), std::uint32_t{15});  // relative offset
+  format::store_le(reinterpret_cast<std::byte*>(entry.data() + 4), std::uint32_t{1});  // position
+  test::write_file(idx, entry);
+
+  auto lg = franz::log::open(dir);
+  REQUIRE_OK(lg);
+  CHECK((*lg)->recovery().indexes_rebuilt >= 1);
+  CHECK((*lg)->log_end_offset() == offset{INT64_MAX - 1});
+  const auto r = (*lg)->read(offset{INT64_MAX - 2}, 1 << 20);
+  REQUIRE_OK(r);
+  CHECK(!r->empty());
+}

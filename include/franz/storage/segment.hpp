@@ -345,6 +345,14 @@ class basic_segment {
     auto ti = tidx_.file_size();
     if (!oi || !ti) return trust::damaged;
     if (!oidx_.check(*oi, *file_size) || !tidx_.check(*ti, UINT32_MAX)) return trust::damaged;
+    // Every lookup adds relative offsets to the base: an entry past the
+    // largest offset a stored batch can hold (INT64_MAX - 1) is damage. The
+    // entries increase (check), so the last ones bound the rest.
+    const std::int64_t room = INT64_MAX - 1 - base_;
+    const auto oe = oidx_.last();
+    const auto te = tidx_.last();
+    if ((oe && std::int64_t{oe->relative_offset} > room) || (te && std::int64_t{te->relative_offset} > room))
+      return trust::damaged;
     std::uint64_t pos = 0;
     std::int64_t next = base_;
     if (auto e = oidx_.last()) {
