@@ -355,9 +355,9 @@ class basic_segment {
       return trust::damaged;
     std::uint64_t pos = 0;
     std::int64_t next = base_;
-    if (auto e = oidx_.last()) {
-      pos = e->position;
-      next = base_ + e->relative_offset;
+    if (oe) {
+      pos = oe->position;
+      next = base_ + oe->relative_offset;
     }
     const std::uint64_t from = pos;
     std::int64_t walked_max_ts = -1;
@@ -655,9 +655,10 @@ class basic_segment {
         mismatch = true;
         break;
       }
-      if (expected == last + 1 || h.last_offset_delta < 0 || format::last_offset_of(h) == INT64_MAX) break;
+      const std::int64_t batch_last = format::last_offset_of(h);
+      if (expected == last + 1 || h.last_offset_delta < 0 || batch_last == INT64_MAX) break;
       max_ts = std::max(max_ts, h.max_timestamp);
-      expected = h.base_offset + h.last_offset_delta + 1;
+      expected = batch_last + 1;
       pos += *n;
       if (expected > last + 1) break;
     }
