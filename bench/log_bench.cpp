@@ -75,10 +75,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#define LOG_BENCH_X86 1
-#endif
 
 #include <franz/franz.hpp>
 
@@ -161,69 +157,6 @@ options parse_args(int argc, char** argv) {
 
 // Wall time of one run, and the CPU time of this thread during it.
 using stopwatch = basic_stopwatch<CLOCK_THREAD_CPUTIME_ID>;
-
-// Per-call latency clock: rdtsc fenced on both sides (the first lfence waits
-// for the timed call to retire, the second keeps later work from starting
-// early), calibrated against steady_clock. Elsewhere: steady_clock in ns.
-inline std::uint64_t ticks() noexcept {
-#ifdef LOG_BENCH_X86
-  _mm_lfence();
-  const std::uint64_t t = __rdtsc();
-  _mm_lfence();
-  return t;
-#else
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-          .count());
-#endif
-}
-
-struct timer_info {
-  const char* name;
-  double ticks_per_ns;
-  double overhead_ns;    // median cost of one timed empty call (back-to-back ticks())
-  double resolution_ns;  // median non-zero step between consecutive readings
-};
-
-timer_info calibrate_timer() {
-  timer_info t{};
-#ifdef LOG_BENCH_X86
-  t.name = "rdtsc+lfence";
-  const double s0 = now_s();
-  const std::uint64_t c0 = ticks();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const std::uint64_t c1 = ticks();
-  const double s1 = now_s();
-  t.ticks_per_ns = static_cast<double>(c1 - c0) / ((s1 - s0) * 1e9);
-#else
-  t.name = "steady_clock";
-  t.ticks_per_ns = 1.0;
-#endif
-  std::vector<std::uint64_t> pair(100'000), step;
-  for (auto& x : pair) {
-    const std::uint64_t a = ticks();
-    const std::uint64_t b = ticks();
-    x = b - a;
-    if (b > a) step.push_back(b - a);
-  }
-  auto med = [](std::vector<std::uint64_t>& v) {
-    if (v.empty()) return 0.0;
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return static_cast<double>(v[v.size() / 2]);
-  };
-  t.overhead_ns = med(pair) / t.ticks_per_ns;
-  step.clear();
-  for (int i = 0; i < 100'000; ++i) {
-#ifdef LOG_BENCH_X86
-    const std::uint64_t a = __rdtsc(), b = __rdtsc();
-#else
-    const std::uint64_t a = ticks(), b = ticks();
-#endif
-    if (b > a) step.push_back(b - a);
-  }
-  t.resolution_ns = med(step) / t.ticks_per_ns;
-  return t;
-}
 
 // Resident set size of this process, in bytes (VmRSS: anonymous memory and
 // mapped file pages alike).

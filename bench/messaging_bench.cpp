@@ -93,10 +93,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#define MSG_BENCH_X86 1
-#endif
 
 #include <fmt/format.h>
 
@@ -240,13 +236,6 @@ std::atomic<std::uint64_t> g_sink{0};
 
 // --- clocks ------------------------------------------------------------------------------
 
-// CLOCK_MONOTONIC in ns (vDSO): the e2e timestamps, comparable across threads.
-inline std::uint64_t mono_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 // Pins the calling thread to one cpu (e2e_latency --pin).
 void pin_to(const options& o, int cpu) {
   if (!o.pin) return;
@@ -255,12 +244,6 @@ void pin_to(const options& o, int cpu) {
   CPU_SET(cpu % static_cast<int>(cpu_count()), &set);
   if (int e = ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set); e != 0)
     die("pthread_setaffinity_np: %s", std::strerror(e));
-}
-
-inline void cpu_relax() noexcept {
-#ifdef MSG_BENCH_X86
-  _mm_pause();
-#endif
 }
 
 // Wall time of one run and the process's CPU time during it (all threads).
