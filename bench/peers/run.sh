@@ -241,7 +241,15 @@ run_into_csv() {
 standard=produce,produce_fsync,consume,append_latency,e2e
 for s in $systems; do
   echo "== $s" >&2
-  run_into_csv "$s" --only $standard
+  if [ "$s" = kafka ]; then
+    # librdkafka's mock cluster answers each fetch with one message set, so
+    # a consumer of one-record sends falls seconds behind: its e2e figure
+    # would measure the mock, not Kafka (kafka_peer.cpp).
+    run_into_csv "$s" --only produce,produce_fsync,consume,append_latency
+    echo "kafka: e2e not run (the mock cluster serves one message set per fetch)" >> "$out/run.txt"
+  else
+    run_into_csv "$s" --only $standard
+  fi
 done
 
 # The size sweep: franz, the raw file and the peer with the fastest produce.

@@ -22,6 +22,9 @@ class db {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK)
       fail("sqlite3_open_v2");
+    // A connection can find the other's lock in the handoff (WAL set-up,
+    // checkpoints): wait for it, as applications do, rather than fail.
+    sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL");
     exec(d == durability::none ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL");
     exec("CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, data BLOB NOT NULL)");
