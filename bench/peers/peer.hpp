@@ -45,7 +45,7 @@ struct open_params {
   durability sync = durability::none;
   std::size_t record_bytes = 100;
   std::size_t batch_records = 1000;
-  std::uint64_t records = 0;     // how many will be written (to size maps and files)
+  std::uint64_t records = 0;     // how many will be written, at most (to size maps, files, topics)
   std::string server;            // host:port of the system's server, for client-server systems
 };
 
