@@ -145,7 +145,8 @@ std::string ns(std::optional<double> v) {
 
 std::string ratio(std::optional<double> a, std::optional<double> b) {
   if (!a || !b || *b == 0) return "–";
-  return fmt::format("{:.2f}×", *a / *b);
+  const double r = *a / *b;
+  return r >= 100 ? fmt::format("{:.0f}×", r) : r >= 10 ? fmt::format("{:.1f}×", r) : fmt::format("{:.2f}×", r);
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -198,7 +199,8 @@ int main(int argc, char** argv) {
   }
 
   // 2. franz against each peer.
-  md += "\nfranz ÷ peer, same run (above 1: franz is faster; latency: below 1 is better for franz):\n\n";
+  md += "\nHow many times better franz is than each peer, same run (rates: franz ÷ peer; latencies: peer ÷ "
+        "franz; above 1: franz is better):\n\n";
   md += "| peer | produce | produce, fsync per batch | consume | append p99 | producer → consumer p99 |\n";
   md += "|---|---|---|---|---|---|\n";
   for (const auto& s : sys) {
@@ -207,8 +209,8 @@ int main(int argc, char** argv) {
                       ratio(res.get("franz", "produce", "rate"), res.get(s, "produce", "rate")),
                       ratio(res.get("franz", "produce_fsync", "rate"), res.get(s, "produce_fsync", "rate")),
                       ratio(res.get("franz", "consume", "rate"), res.get(s, "consume", "rate")),
-                      ratio(res.get("franz", "append_latency", "p99"), res.get(s, "append_latency", "p99")),
-                      ratio(res.get("franz", "e2e", "p99"), res.get(s, "e2e", "p99")));
+                      ratio(res.get(s, "append_latency", "p99"), res.get("franz", "append_latency", "p99")),
+                      ratio(res.get(s, "e2e", "p99"), res.get("franz", "e2e", "p99")));
   }
 
   // 3. The targets (../shared/SPEC.md).
