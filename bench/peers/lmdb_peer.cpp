@@ -115,8 +115,7 @@ class lmdb_handoff final : public handoff {
   ~lmdb_handoff() override { close(); }
   void send(std::uint64_t seq, const std::byte* rec) override { w_.append_one(seq, rec); }
   std::size_t receive(sink& out, std::chrono::milliseconds wait) override {
-    const std::uint64_t deadline = mono_ns() + static_cast<std::uint64_t>(wait.count()) * 1'000'000;
-    do {
+    return spin_until(wait, [&] {
       if (reader_ == nullptr) {
         ok(mdb_txn_begin(w_env().get(), nullptr, MDB_RDONLY, &reader_), "mdb_txn_begin (read)");
       } else {
@@ -125,10 +124,8 @@ class lmdb_handoff final : public handoff {
       const std::size_t n = scan(w_env(), reader_, next_, 1000, out);
       mdb_txn_reset(reader_);
       next_ += n;
-      if (n > 0) return n;
-      cpu_relax();
-    } while (mono_ns() < deadline);
-    return 0;
+      return n;
+    });
   }
   void close() override {
     if (reader_ != nullptr) mdb_txn_abort(reader_);

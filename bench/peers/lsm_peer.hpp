@@ -88,24 +88,21 @@ class lsm_handoff final : public handoff {
   ~lsm_handoff() override { close(); }
   void send(std::uint64_t seq, const std::byte* rec) override { w_.append_one(seq, rec); }
   std::size_t receive(sink& out, std::chrono::milliseconds wait) override {
-    const std::uint64_t deadline = mono_ns() + static_cast<std::uint64_t>(wait.count()) * 1'000'000;
-    char key[8];
-    do {
+    return spin_until(wait, [&] {
       if (!it_ || L::fresh_iterator_per_poll) {
         typename L::ReadOptions ro;
         L::tail(ro);
         it_.reset(w_.db().NewIterator(ro));
       }
+      char key[8];
       lsm_store<L>::encode(key, next_);
       std::size_t n = 0;
       for (it_->Seek(typename L::Slice(key, 8)); it_->Valid() && n < 1000; it_->Next(), ++n)
         lsm_store<L>::deliver(it_->value(), out);
       lsm_store<L>::ok(it_->status(), "Iterator");
       next_ += n;
-      if (n > 0) return n;
-      cpu_relax();
-    } while (mono_ns() < deadline);
-    return 0;
+      return n;
+    });
   }
   void close() override {
     it_.reset();

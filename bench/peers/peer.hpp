@@ -178,6 +178,19 @@ class handoff {
   virtual void close() {}
 };
 
+// For systems without a wake-up: calls try_once() (which delivers the
+// records there are and returns how many) until it delivers some or `wait`
+// has passed, spinning between tries.
+template <class F>
+std::size_t spin_until(std::chrono::milliseconds wait, F try_once) {
+  const std::uint64_t deadline = franz::bench::mono_ns() + static_cast<std::uint64_t>(wait.count()) * 1'000'000;
+  do {
+    if (const std::size_t n = try_once(); n > 0) return n;
+    franz::bench::cpu_relax();
+  } while (franz::bench::mono_ns() < deadline);
+  return 0;
+}
+
 // One system under comparison.
 class system {
  public:

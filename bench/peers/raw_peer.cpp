@@ -71,13 +71,8 @@ class raw_handoff final : public handoff {
   ~raw_handoff() override { close(); }
   void send(std::uint64_t seq, const std::byte* rec) override { w_.append_one(seq, rec); }
   std::size_t receive(sink& out, std::chrono::milliseconds wait) override {
-    const std::uint64_t deadline = mono_ns() + static_cast<std::uint64_t>(wait.count()) * 1'000'000;
-    do {
-      // Only whole records: a record the writer is part-way through stays.
-      if (const std::size_t n = read_records(rfd_, &pos_, size_, buf_, out, SIZE_MAX); n > 0) return n;
-      cpu_relax();
-    } while (mono_ns() < deadline);
-    return 0;
+    // Only whole records: a record the writer is part-way through stays.
+    return spin_until(wait, [&] { return read_records(rfd_, &pos_, size_, buf_, out, SIZE_MAX); });
   }
   void close() override {
     w_.close();

@@ -112,15 +112,12 @@ class sqlite_handoff final : public handoff {
   }
   void send(std::uint64_t seq, const std::byte* rec) override { w_.append_one(seq, rec); }
   std::size_t receive(sink& out, std::chrono::milliseconds wait) override {
-    const std::uint64_t deadline = mono_ns() + static_cast<std::uint64_t>(wait.count()) * 1'000'000;
-    do {
+    return spin_until(wait, [&] {
       sqlite3_bind_int64(select_, 1, static_cast<sqlite3_int64>(next_));
       const std::size_t n = r_.rows(select_, out, SIZE_MAX);
       next_ += n;
-      if (n > 0) return n;
-      cpu_relax();
-    } while (mono_ns() < deadline);
-    return 0;
+      return n;
+    });
   }
   void close() override {
     r_.close();
