@@ -192,14 +192,14 @@ if [ "$mode" = smoke ]; then
     rc=$?
     set -e
     if [ $rc -eq 77 ]; then
-      printf '%s\n' "$o" | grep "skipped\|not installed" | sed 's/^/   /'
+      printf '%s\n' "$o" | grep "skipped\|not installed" | sed 's/^/   /' || true
       continue
     fi
     last=$(printf '%s\n' "$o" | tail -n 1)
     if [ $rc -eq 0 ] && [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
       passed=$((passed + BASH_REMATCH[1]))
       failed=$((failed + BASH_REMATCH[2]))
-      printf '%s\n' "$o" | grep "read back exactly" | sed 's/^/   /'
+      printf '%s\n' "$o" | grep "read back exactly" | sed 's/^/   /' || true
     else
       failed=$((failed + 1))
       printf '%s\n' "$o" | tail -n 20 | sed "s/^/   $s: /"
@@ -234,7 +234,7 @@ run_into_csv() {
   set -e
   if [ $rc -eq 77 ]; then echo "$s: skipped (not installed)" >> "$out/run.txt"; return 0; fi
   if [ $rc -ne 0 ]; then echo "run.sh: $s failed (exit $rc)" >&2; echo "$s: FAILED (exit $rc)" >> "$out/run.txt"; return 0; fi
-  if [ $header -eq 0 ]; then printf '%s\n' "$rows" | head -n 1 > "$csv"; header=1; fi
+  if [ $header -eq 0 ]; then printf '%s\n' "$rows" | sed -n 1p > "$csv"; header=1; fi
   printf '%s\n' "$rows" | tail -n +2 >> "$csv"
 }
 
