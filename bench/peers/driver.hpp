@@ -451,8 +451,8 @@ class runner {
     for (std::uint64_t i = 0; i < total; ++i) {
       std::uint64_t now;
       while ((now = mono_ns()) < next) cpu_relax();
-      const std::byte* r = sender.one(i);
-      if (!o_.smoke) std::memcpy(const_cast<std::byte*>(r) + 8, &now, 8);
+      std::byte* r = sender.one(i);
+      if (!o_.smoke) std::memcpy(r + 8, &now, 8);
       h->send(i, r);
       next = now + o_.pace_min_ns + xorshift64s(x) % span;
     }

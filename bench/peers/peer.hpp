@@ -78,7 +78,7 @@ class record_maker {
   }
   // Record seq, in the buffer slot it shares with its batch (valid until
   // the next call).
-  const std::byte* one(std::uint64_t seq) noexcept {
+  std::byte* one(std::uint64_t seq) noexcept {
     std::byte* r = buf_.data() + (seq % batch_) * size_;
     std::memcpy(r, &seq, 8);
     return r;
